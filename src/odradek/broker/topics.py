@@ -1,0 +1,64 @@
+"""Topics and partitions as the broker holds them in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from ..log.partition_log import PartitionLog
+from ..protocol.errors import ErrorCode, KafkaError
+
+# Kafka's Topic.validate: legal characters, at most 249 of them, not "." or "..".
+_LEGAL = re.compile(r"^[a-zA-Z0-9._-]+$")
+MAX_NAME_LENGTH = 249
+
+
+def validate_topic_name(name: str | None) -> None:
+    if not name:
+        raise KafkaError(ErrorCode.invalid_topic_exception, "Topic name is illegal, it can't be empty")
+    if name in (".", ".."):
+        raise KafkaError(ErrorCode.invalid_topic_exception,
+                         "Topic name cannot be \".\" or \"..\"")
+    if len(name) > MAX_NAME_LENGTH:
+        raise KafkaError(
+            ErrorCode.invalid_topic_exception,
+            f"Topic name is illegal, it can't be longer than {MAX_NAME_LENGTH} characters, "
+            f"topic name: {name}",
+        )
+    if not _LEGAL.match(name):
+        raise KafkaError(
+            ErrorCode.invalid_topic_exception,
+            f"Topic name \"{name}\" is illegal, it contains a character other than ASCII "
+            "alphanumerics, '.', '_' and '-'",
+        )
+
+
+@dataclass(eq=False)
+class Partition:
+    topic: Topic
+    index: int
+    log: PartitionLog
+    leader_epoch: int = 0
+    deleted: bool = False
+    # Fetch requests parked until data arrives (long poll); woken by `notify_append`.
+    waiters: list[asyncio.Future] = field(default_factory=list)
+
+    def notify_append(self) -> None:
+        if self.waiters:
+            waiters, self.waiters = self.waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+
+@dataclass(eq=False)
+class Topic:
+    name: str
+    topic_id: uuid.UUID
+    configs: dict[str, str]  # explicit overrides (DYNAMIC_TOPIC_CONFIG)
+    partitions: list[Partition] = field(default_factory=list)
+    is_internal: bool = False
+    # (config layer it was computed from, limits): see BrokerCore._produce_limits
+    produce_limits: tuple | None = None

@@ -1,0 +1,71 @@
+"""From a request frame to response parts: header, version check, decode, handler, encode."""
+
+from __future__ import annotations
+
+import logging
+import struct
+from typing import Any
+
+from ..protocol import codec
+from ..protocol.api_keys import ApiKey
+from ..protocol.headers import RequestHeader, decode_request_header
+from .context import RequestContext
+from .registry import HANDLERS
+
+log = logging.getLogger("odradek.handlers")
+_SIZE = struct.Struct(">i")
+
+
+class CloseConnection(Exception):
+    """The request cannot be answered; Kafka closes the connection in these cases."""
+
+
+def dispatch(ctx_args: tuple, frame: bytearray) -> tuple[RequestHeader, Any]:
+    """Run the handler for one request frame (without its size prefix).
+
+    Returns the header and the handler's result: a kio response object, encoded body bytes,
+    a list of body parts (bytes and file slices), None for no response (acks=0), or an
+    awaitable of one of those. Raises CloseConnection when Kafka would close the connection.
+    """
+    view = memoryview(frame)
+    try:
+        header, body_pos = decode_request_header(view)
+    except codec.DecodeError as exc:
+        raise CloseConnection(f"unreadable request header: {exc}") from None
+    spec = HANDLERS.get(header.api_key)
+    if spec is None:
+        raise CloseConnection(f"unknown api key {header.api_key}")
+    ctx = RequestContext(ctx_args[0], header, ctx_args[1], ctx_args[2])
+    version = header.api_version
+    if not spec.min_version <= version <= spec.max_version:
+        if header.api_key == ApiKey.API_VERSIONS:
+            # The client learns our range from a v0-format answer and retries (KIP-511).
+            return header, spec.func(ctx, None)
+        raise CloseConnection(
+            f"unsupported version {version} of {ApiKey(header.api_key).name} "
+            f"(serving {spec.min_version}-{spec.max_version})")
+    body = view[body_pos:]
+    if spec.raw:
+        request = body
+    else:
+        try:
+            request = codec.decode_request(header.api_key, version, body)
+        except codec.DecodeError as exc:
+            raise CloseConnection(str(exc)) from None
+    return header, spec.func(ctx, request)
+
+
+def frame_response(header: RequestHeader, body: Any) -> list:
+    """Size prefix + response header + body, as a list of parts for the writer."""
+    if isinstance(body, bytes | bytearray):
+        parts = [body]
+    elif isinstance(body, list):
+        parts = body
+    else:
+        parts = [codec.encode(body)]
+    head = header.response_header()
+    size = len(head) + sum(len(p) for p in parts)
+    first = parts[0]
+    if isinstance(first, bytes | bytearray):
+        return [_SIZE.pack(size) + head + first, *parts[1:]]
+    return [_SIZE.pack(size) + head, *parts]

@@ -1,0 +1,42 @@
+"""OffsetForLeaderEpoch: v2-4
+
+* v2: leader_epoch in the response, current_leader_epoch fencing
+* v3: replica_id
+* v4: flexible
+
+Consumers (the Java client) use it to check that their position is still on the log after a
+leader change. This broker has had one epoch per partition, so the answer for that epoch is the
+log end offset; newer epochs are unknown (-1, -1), as Kafka answers.
+"""
+
+from __future__ import annotations
+
+from ..protocol.api_keys import ApiKey
+from ..protocol.errors import ErrorCode, KafkaError
+from .context import RequestContext
+from .registry import handler
+
+
+@handler(ApiKey.OFFSET_FOR_LEADER_EPOCH, versions=(2, 4))
+def handle_offset_for_leader_epoch(ctx: RequestContext, request):
+    topics = []
+    for t in request.topics:
+        partitions = []
+        for p in t.partitions:
+            result = {"error_code": ErrorCode.none, "partition": p.partition,
+                      "leader_epoch": -1, "end_offset": -1}
+            try:
+                partition = ctx.broker.partition(t.topic, p.partition)
+                current = p.current_leader_epoch
+                if current >= 0 and current != partition.leader_epoch:
+                    raise KafkaError(ErrorCode.fenced_leader_epoch
+                                     if current < partition.leader_epoch
+                                     else ErrorCode.unknown_leader_epoch)
+                if 0 <= p.leader_epoch <= partition.leader_epoch:
+                    result["leader_epoch"] = partition.leader_epoch
+                    result["end_offset"] = partition.log.log_end_offset
+            except KafkaError as exc:
+                result["error_code"] = exc.code
+            partitions.append(result)
+        topics.append({"topic": t.topic, "partitions": partitions})
+    return ctx.response(topics=topics)

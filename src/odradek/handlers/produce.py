@@ -1,0 +1,69 @@
+"""Produce: v3-13 (v0-2 advertised, as Kafka 4 does, but answered by closing the connection)
+
+* v3: transactional_id; record batches v2 only (message format v0/v1 is out of scope)
+* v5: log_start_offset in the response
+* v7: zstd allowed
+* v8: record_errors and error_message in the response
+* v9: flexible
+* v10: current_leader / node_endpoints tagged fields (never needed: this broker leads all)
+* v11: no broker change (KIP-890 part 2 client flag)
+* v12: no broker change
+* v13: topics identified by topic id
+
+acks=0 gets no response; if any partition fails, the connection is closed instead, which is
+how Kafka tells an acks=0 producer that something went wrong. acks=-1 (all) equals acks=1 on
+a single node. Idempotent and transactional producer state: not yet (consumer groups issue).
+"""
+
+from __future__ import annotations
+
+from ..broker.core import now_ms
+from ..protocol.api_keys import ApiKey
+from ..protocol.errors import ErrorCode, KafkaError
+from ..protocol.produce import ProducePartitionResponse, decode_produce_request, encode_produce_response
+from .context import RequestContext
+from .dispatch import CloseConnection
+from .registry import handler
+
+
+@handler(ApiKey.PRODUCE, versions=(3, 13), advertise_from=0, raw=True)
+def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
+    try:
+        request = decode_produce_request(body, ctx.version)
+    except ValueError as exc:
+        raise CloseConnection(f"bad produce request: {exc}") from None
+    broker = ctx.broker
+    now = now_ms()
+    bad_acks = request.acks not in (-1, 0, 1)
+    failed = False
+    results = []
+    for t in request.topics:
+        topic = broker.topics_by_id.get(t.topic_id) if t.topic_id else broker.topics.get(t.name)
+        responses = []
+        for p in t.partitions:
+            r = ProducePartitionResponse(index=p.index)
+            if bad_acks:
+                r.error_code = ErrorCode.invalid_required_acks
+            elif topic is None:
+                r.error_code = (ErrorCode.unknown_topic_id if t.topic_id
+                                else ErrorCode.unknown_topic_or_partition)
+            elif not 0 <= p.index < len(topic.partitions):
+                r.error_code = ErrorCode.unknown_topic_or_partition
+            else:
+                partition = topic.partitions[p.index]
+                try:
+                    appended = broker.append_records(partition, p.records, now)
+                    r.base_offset = appended.base_offset
+                    r.log_append_time_ms = appended.log_append_time_ms
+                    r.log_start_offset = partition.log.log_start_offset
+                except KafkaError as exc:
+                    r.error_code = exc.code
+                    r.error_message = exc.message
+            failed = failed or r.error_code != 0
+            responses.append(r)
+        results.append((t.name, t.topic_id, responses))
+    if request.acks == 0:
+        if failed:
+            raise CloseConnection("acks=0 produce failed")
+        return None
+    return encode_produce_response(ctx.version, results)

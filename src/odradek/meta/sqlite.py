@@ -1,0 +1,101 @@
+"""SQLite metadata store: one file, `<data-dir>/metadata.db`, in WAL mode.
+
+Writes are rare (topic admin, log start offsets after DeleteRecords or retention) and small,
+so they run synchronously on the broker's loop; each is one transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+from .store import TopicRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS topics (
+    name TEXT PRIMARY KEY,
+    topic_id TEXT NOT NULL UNIQUE,
+    partitions INTEGER NOT NULL,
+    configs TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS log_start_offsets (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    log_start_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+CREATE TABLE IF NOT EXISTS broker_configs (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class SqliteMetadataStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash; only an OS crash may lose the tail.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def _tx(self, sql: str, *params) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute(sql, params)
+
+    def cluster_id(self) -> str:
+        row = self.db.execute("SELECT value FROM cluster WHERE key='cluster_id'").fetchone()
+        if row:
+            return row[0]
+        # Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self._tx("INSERT INTO cluster VALUES ('cluster_id', ?)", cid)
+        return cid
+
+    def list_topics(self) -> list[TopicRecord]:
+        rows = self.db.execute("SELECT name, topic_id, partitions, configs FROM topics")
+        return [TopicRecord(n, uuid.UUID(t), p, json.loads(c)) for n, t, p, c in rows]
+
+    def create_topic(self, topic: TopicRecord) -> None:
+        self._tx(
+            "INSERT INTO topics VALUES (?, ?, ?, ?)",
+            topic.name, str(topic.topic_id), topic.partitions, json.dumps(topic.configs),
+        )
+
+    def delete_topic(self, name: str) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM topics WHERE name=?", (name,))
+            self.db.execute("DELETE FROM log_start_offsets WHERE topic=?", (name,))
+
+    def set_topic_partitions(self, name: str, partitions: int) -> None:
+        self._tx("UPDATE topics SET partitions=? WHERE name=?", partitions, name)
+
+    def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+        self._tx("UPDATE topics SET configs=? WHERE name=?", json.dumps(configs), name)
+
+    def log_start_offsets(self) -> dict[tuple[str, int], int]:
+        rows = self.db.execute("SELECT topic, partition, log_start_offset FROM log_start_offsets")
+        return {(t, p): o for t, p, o in rows}
+
+    def set_log_start_offset(self, topic: str, partition: int, offset: int) -> None:
+        self._tx(
+            "INSERT INTO log_start_offsets VALUES (?, ?, ?) ON CONFLICT (topic, partition) "
+            "DO UPDATE SET log_start_offset=excluded.log_start_offset",
+            topic, partition, offset,
+        )
+
+    def broker_configs(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT name, value FROM broker_configs"))
+
+    def set_broker_configs(self, configs: dict[str, str]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM broker_configs")
+            self.db.executemany("INSERT INTO broker_configs VALUES (?, ?)", configs.items())
+
+    def close(self) -> None:
+        self.db.close()

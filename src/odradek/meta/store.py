@@ -1,0 +1,45 @@
+"""The metadata store interface: what the broker persists besides partition data.
+
+SQLite (`SqliteMetadataStore`) serves the single node; a PostgreSQL store will implement the
+same interface for a cluster, so the broker core never talks SQL itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class TopicRecord:
+    name: str
+    topic_id: uuid.UUID
+    partitions: int
+    configs: dict[str, str] = field(default_factory=dict)  # explicit overrides only
+
+
+class MetadataStore(Protocol):
+    def cluster_id(self) -> str:
+        """The cluster id, created on first use."""
+
+    def list_topics(self) -> list[TopicRecord]: ...
+
+    def create_topic(self, topic: TopicRecord) -> None: ...
+
+    def delete_topic(self, name: str) -> None: ...
+
+    def set_topic_partitions(self, name: str, partitions: int) -> None: ...
+
+    def set_topic_configs(self, name: str, configs: dict[str, str]) -> None: ...
+
+    def log_start_offsets(self) -> dict[tuple[str, int], int]: ...
+
+    def set_log_start_offset(self, topic: str, partition: int, offset: int) -> None: ...
+
+    def broker_configs(self) -> dict[str, str]:
+        """Dynamic broker configs (set with AlterConfigs on the broker resource)."""
+
+    def set_broker_configs(self, configs: dict[str, str]) -> None: ...
+
+    def close(self) -> None: ...

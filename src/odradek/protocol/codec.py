@@ -1,0 +1,186 @@
+"""Generic request decoding and response encoding with kio, for the long tail of APIs.
+
+kio's native reader is fast but raises KeyError on a tagged field it does not know, where the
+protocol says to skip it (a newer client may send tags this schema version lacks). On that
+error we decode again with `_TolerantReader`, a Python walk over kio's own dataclass schema
+that uses kio's primitive readers and skips unknown tags. The common case stays native.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import MISSING, fields
+from typing import Any
+
+from kio.index import load_request_schema, load_response_schema
+from kio.serial import entity_reader, entity_writer
+from kio.serial._parse import get_field_reader
+from kio.serial._implicit_defaults import get_tagged_field_default
+from kio.serial._introspect import (
+    EntityField,
+    EntityTupleField,
+    classify_field,
+    get_field_tag,
+    is_optional,
+)
+from kio.serial.readers import (
+    read_compact_array_length,
+    read_int8,
+    read_legacy_array_length,
+    read_unsigned_varint,
+)
+
+from .api_keys import ApiKey
+
+
+class DecodeError(ValueError):
+    """The request body does not match its schema (truncated, bad lengths, ...)."""
+
+
+@functools.cache
+def request_class(api_key: int, version: int) -> type | None:
+    try:
+        return load_request_schema(api_key, version)
+    except Exception:  # unknown key or version
+        return None
+
+
+@functools.cache
+def response_class(api_key: int, version: int) -> type:
+    return load_response_schema(api_key, version)
+
+
+@functools.cache
+def is_flexible(api_key: int, version: int) -> bool:
+    """Whether (api_key, version) uses flexible encoding (compact types, tagged fields).
+
+    For a version newer than our schemas, assume flexible if the API has any flexible
+    version: flexibility never goes away once introduced."""
+    cls = request_class(api_key, version)
+    if cls is not None:
+        return cls.__flexible__
+    for v in range(version - 1, -1, -1):
+        cls = request_class(api_key, v)
+        if cls is not None:
+            return cls.__flexible__
+    return False
+
+
+def request_header_version(api_key: int, version: int) -> int:
+    return 2 if is_flexible(api_key, version) else 1
+
+
+def response_header_version(api_key: int, version: int) -> int:
+    # ApiVersions responses always use header v0, so that a client can read the error
+    # and the version table even when it asked for a version the broker does not know.
+    if api_key == ApiKey.API_VERSIONS:
+        return 0
+    return 1 if is_flexible(api_key, version) else 0
+
+
+def decode_request(api_key: int, version: int, body: memoryview | bytes) -> Any:
+    cls = request_class(api_key, version)
+    if cls is None:
+        raise DecodeError(f"no schema for api key {api_key} v{version}")
+    try:
+        obj, _ = entity_reader(cls)(body, 0)
+        return obj
+    except KeyError:
+        pass
+    except Exception as exc:
+        raise DecodeError(f"{ApiKey(api_key).name} v{version}: {exc}") from exc
+    try:
+        obj, _ = _tolerant_reader(cls)(body, 0)
+        return obj
+    except Exception as exc:
+        raise DecodeError(f"{ApiKey(api_key).name} v{version}: {exc}") from exc
+
+
+def encode(obj: Any) -> bytes:
+    """Encode a kio entity (the body only). kio writes no tagged field at its default value."""
+    buf = io.BytesIO()
+    entity_writer(type(obj))(buf, obj)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- tolerant reader
+
+
+@functools.cache
+def _tolerant_reader(cls: type, nullable: bool = False):
+    plain = []  # (name, reader)
+    tagged = {}  # tag -> (name, reader)
+    defaults = {}
+    flexible = cls.__flexible__
+    for f in fields(cls):
+        tag = get_field_tag(f)
+        kind = classify_field(f)
+        if isinstance(kind, EntityField):
+            reader = _tolerant_reader(kind.type_, is_optional(f) and tag is None)
+        elif isinstance(kind, EntityTupleField):
+            reader = _array_reader(_tolerant_reader(kind.type_), flexible)
+        else:
+            reader = get_field_reader(cls, f, False, tag is not None)
+        if tag is None:
+            plain.append((f.name, reader))
+        else:
+            tagged[tag] = (f.name, reader)
+            if f.default is not MISSING:
+                defaults[f.name] = f.default
+            elif f.default_factory is not MISSING:
+                defaults[f.name] = f.default_factory()
+            else:
+                defaults[f.name] = get_tagged_field_default(f)
+
+    def read(buf, start):
+        pos = start
+        if nullable:
+            marker, n = read_int8(buf, pos)
+            pos += n
+            if marker < 0:
+                return None, pos - start
+        values = {}
+        for name, reader in plain:
+            values[name], n = reader(buf, pos)
+            pos += n
+        if flexible:
+            values.update(defaults)
+            count, n = read_unsigned_varint(buf, pos)
+            pos += n
+            for _ in range(count):
+                tag, n = read_unsigned_varint(buf, pos)
+                pos += n
+                size, n = read_unsigned_varint(buf, pos)
+                pos += n
+                if pos + size > len(buf):
+                    raise DecodeError("tagged field runs past the end")
+                if tag in tagged:
+                    name, reader = tagged[tag]
+                    values[name], _ = reader(buf[: pos + size], pos)
+                pos += size
+        return cls(**values), pos - start
+
+    return read
+
+
+def _array_reader(item_reader, flexible: bool):
+    """Arrays of entities, decoded with our tolerant entity reader. Like kio's readers it
+    returns (value, bytes consumed)."""
+    length_reader = read_compact_array_length if flexible else read_legacy_array_length
+
+    def read(buf, start):
+        count, pos = length_reader(buf, start)
+        pos += start
+        if count is None or count < 0:
+            return None, pos - start
+        if count > len(buf) - pos:  # every element takes at least one byte
+            raise DecodeError(f"array length {count} exceeds the remaining bytes")
+        items = []
+        for _ in range(count):
+            item, n = item_reader(buf, pos)
+            pos += n
+            items.append(item)
+        return tuple(items), pos - start
+
+    return read

@@ -1,0 +1,58 @@
+"""The listening socket and the broker's background duties (retention)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from ..broker.core import BrokerCore
+from .connection import KafkaConnection
+
+log = logging.getLogger("odradek.server")
+
+
+class KafkaServer:
+    def __init__(self, core: BrokerCore) -> None:
+        self.core = core
+        self.connections: set[KafkaConnection] = set()
+        self.max_request_bytes = core.broker_int("socket.request.max.bytes")
+        self._server: asyncio.base_events.Server | None = None
+        self._housekeeping: asyncio.Task | None = None
+        self.port: int | None = None
+
+    def context_args(self, peer: tuple[str, int]) -> tuple:
+        return (self.core, peer[0], peer[1])
+
+    async def start(self, host: str, port: int) -> int:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: KafkaConnection(self), host, port, reuse_address=True, backlog=1024)
+        sock = self._server.sockets[0]
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = sock.getsockname()[1]
+        if self.core.advertised_port == 0 or self.core.settings.port == 0:
+            self.core.advertised_port = self.port
+        self._housekeeping = loop.create_task(self._run_housekeeping())
+        return self.port
+
+    async def _run_housekeeping(self) -> None:
+        interval = self.core.broker_int("log.retention.check.interval.ms") / 1000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                deleted = self.core.enforce_retention()
+                if deleted:
+                    log.info("retention deleted %d segment(s)", deleted)
+            except Exception:
+                log.exception("retention check failed")
+
+    async def stop(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.close()
+        if self._server is not None:
+            await self._server.wait_closed()
