@@ -49,7 +49,8 @@ def dispatch(ctx_args: tuple, frame: bytearray) -> tuple[RequestHeader, Any]:
         request = body
     else:
         try:
-            request = codec.decode_request(header.api_key, version, body)
+            # kio's native reader insists on a read-only buffer.
+            request = codec.decode_request(header.api_key, version, body.toreadonly())
         except codec.DecodeError as exc:
             raise CloseConnection(str(exc)) from None
     return header, spec.func(ctx, request)

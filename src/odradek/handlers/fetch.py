@@ -91,7 +91,7 @@ def _read(wanted: list, request) -> tuple[list[FetchPartitionResponse], int, boo
         if partition is None or partition.deleted:
             code = (ErrorCode.unknown_topic_id if key[1] is not None
                     else ErrorCode.unknown_topic_or_partition)
-            out.append(FetchPartitionResponse(index, code, records=b""))
+            out.append(FetchPartitionResponse(index, code))
             errored = True
             continue
         r = _read_partition(partition, req, remaining, min_one, read_committed)
@@ -118,12 +118,14 @@ def _read_partition(partition: Partition, req, remaining: int, min_one: bool,
     if epoch >= 0 and epoch != partition.leader_epoch:
         r.error_code = (ErrorCode.fenced_leader_epoch if epoch < partition.leader_epoch
                         else ErrorCode.unknown_leader_epoch)
+        r.records = None
         return r
     try:
         data = plog.read(req.fetch_offset, min(req.partition_max_bytes, remaining),
                          min_one_batch=min_one)
     except OffsetOutOfRangeError:
         r.error_code = ErrorCode.offset_out_of_range
+        r.records = None  # Kafka leaves an error partition's records null
         return r
     if data is not None and len(data):
         r.records = data

@@ -14,6 +14,7 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from kio.index import load_request_schema, load_response_schema
+from kio.schema.index import api_key_map, schema_name_map
 from kio.serial import entity_reader, entity_writer
 from kio.serial._parse import get_field_reader
 from kio.serial._implicit_defaults import get_tagged_field_default
@@ -32,10 +33,9 @@ from kio.serial.readers import (
 )
 
 from .api_keys import ApiKey
+from .primitives import DecodeError
 
-
-class DecodeError(ValueError):
-    """The request body does not match its schema (truncated, bad lengths, ...)."""
+__all__ = ["DecodeError", "decode_request", "encode", "is_flexible"]
 
 
 @functools.cache
@@ -51,20 +51,23 @@ def response_class(api_key: int, version: int) -> type:
     return load_response_schema(api_key, version)
 
 
-@functools.cache
 def is_flexible(api_key: int, version: int) -> bool:
     """Whether (api_key, version) uses flexible encoding (compact types, tagged fields).
 
-    For a version newer than our schemas, assume flexible if the API has any flexible
-    version: flexibility never goes away once introduced."""
-    cls = request_class(api_key, version)
-    if cls is not None:
-        return cls.__flexible__
-    for v in range(version - 1, -1, -1):
-        cls = request_class(api_key, v)
-        if cls is not None:
-            return cls.__flexible__
-    return False
+    For a version newer than our schemas, assume the newest known version's encoding:
+    flexibility never goes away once introduced."""
+    known = _known_versions(api_key)
+    if not known:
+        return False
+    if version not in known:
+        version = max(known) if version > max(known) else min(known)
+    return request_class(api_key, version).__flexible__
+
+
+@functools.cache
+def _known_versions(api_key: int) -> frozenset[int]:
+    name = api_key_map.get(api_key)
+    return frozenset(schema_name_map[name]) if name else frozenset()
 
 
 def request_header_version(api_key: int, version: int) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .codec import DecodeError, request_header_version, response_header_version
+from .codec import request_header_version, response_header_version
+from .primitives import DecodeError, skip_tagged_fields
 
 _FIXED = struct.Struct(">hhih")
 _CORRELATION = struct.Struct(">i")
@@ -51,31 +52,3 @@ def decode_request_header(frame: memoryview) -> tuple[RequestHeader, int]:
     if version >= 2:
         pos = skip_tagged_fields(frame, pos)
     return RequestHeader(api_key, api_version, correlation_id, client_id, version), pos
-
-
-def read_uvarint(buf: memoryview, pos: int) -> tuple[int, int]:
-    """Unsigned varint at pos. Returns (value, new position)."""
-    value = 0
-    shift = 0
-    while True:
-        if pos >= len(buf):
-            raise DecodeError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, pos
-        shift += 7
-        if shift > 35:
-            raise DecodeError("varint too long")
-
-
-def skip_tagged_fields(buf: memoryview, pos: int) -> int:
-    count, pos = read_uvarint(buf, pos)
-    for _ in range(count):
-        _, pos = read_uvarint(buf, pos)
-        size, pos = read_uvarint(buf, pos)
-        pos += size
-        if pos > len(buf):
-            raise DecodeError("tagged field runs past the end")
-    return pos
