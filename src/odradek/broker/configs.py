@@ -208,6 +208,8 @@ _BROKER = [
     ConfigDef("group.min.session.timeout.ms", T.INT, "6000", "smallest session timeout"),
     ConfigDef("group.max.session.timeout.ms", T.INT, "1800000", "largest session timeout"),
     ConfigDef("connections.max.idle.ms", T.LONG, "600000", "idle connections are closed"),
+    ConfigDef("producer.id.expiration.ms", T.INT, "86400000",
+              "forget an idempotent producer's state after this long without writes"),
 ]
 BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER}
 for _c in _TOPIC:

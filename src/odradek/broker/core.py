@@ -17,7 +17,7 @@ from ..meta.sqlite import SqliteMetadataStore
 from ..meta.store import MetadataStore, TopicRecord
 from ..protocol.errors import ErrorCode, KafkaError
 from ..protocol.records import (
-    LOG_OVERHEAD,
+    Compression,
     CorruptRecordError,
     patch_partition_leader_epoch,
     validate_batches,
@@ -28,6 +28,7 @@ from .settings import BrokerSettings
 from .topics import Partition, Topic, validate_topic_name
 
 log = logging.getLogger("odradek.broker")
+PRODUCER_ID_BLOCK = 1000
 
 
 def now_ms() -> int:
@@ -47,12 +48,14 @@ class BrokerCore:
         self.topics_by_id: dict[uuid.UUID, Topic] = {}
         self.advertised_host = settings.advertised_host or settings.host
         self.advertised_port = settings.advertised_port or settings.port
+        self._pid_next = self._pid_end = 0
         self.recovered_partitions = self._load()
 
     # ------------------------------------------------------------------ startup / shutdown
 
     def _load(self) -> int:
         starts = self.store.log_start_offsets()
+        snapshots = self.store.producer_snapshots()
         count = 0
         for rec in self.store.list_topics():
             topic = Topic(rec.name, rec.topic_id, dict(rec.configs))
@@ -60,12 +63,16 @@ class BrokerCore:
             for index in range(rec.partitions):
                 plog = PartitionLog.open(self._partition_dir(rec.name, index), config,
                                          log_start_offset=starts.get((rec.name, index), 0))
-                topic.partitions.append(Partition(topic, index, plog))
+                partition = Partition(topic, index, plog)
+                offset, snapshot = snapshots.get((rec.name, index), (0, None))
+                partition.producers.rebuild(plog, snapshot, offset)
+                topic.partitions.append(partition)
                 count += 1
             self._register(topic)
         return count
 
     def close(self) -> None:
+        self.snapshot_producer_state()
         for topic in self.topics.values():
             for p in topic.partitions:
                 p.log.close()
@@ -243,14 +250,17 @@ class BrokerCore:
 
     # ------------------------------------------------------------------ produce
 
-    def append_records(self, partition: Partition, records: memoryview | None,
-                       now: int) -> AppendResult:
-        """Validate a producer's batches for one partition and append them to its log.
+    def append_records(self, partition: Partition, records: memoryview | None, now: int,
+                       produce_version: int = 13) -> AppendResult:
+        """Validate a producer's batch for one partition and append it to the log.
 
-        Only batch headers are read (and the CRC checked); records are stored as sent with
-        their base offsets patched in place in the request buffer. Raises KafkaError."""
+        Only the batch header is read (and the CRC checked); records are stored as sent with
+        the base offset patched in place in the request buffer. A retried idempotent batch is
+        acknowledged with its original offsets and not written again. Raises KafkaError."""
         if records is None or len(records) == 0:
-            raise KafkaError(ErrorCode.corrupt_message, "Produce request has no records.")
+            raise KafkaError(ErrorCode.invalid_record, "Produce requests with version "
+                             f"{produce_version} must have at least one record batch per "
+                             "partition")
         topic = partition.topic
         try:
             headers = validate_batches(records)
@@ -258,27 +268,39 @@ class BrokerCore:
             code = (ErrorCode.unsupported_for_message_format if exc.unsupported_magic
                     else ErrorCode.corrupt_message)
             raise KafkaError(code, str(exc)) from None
-        limits = self._produce_limits(topic)
-        max_bytes, before_ms, after_ms, log_append_time = limits
-        pos = 0
-        for h in headers:
-            # Kafka stamps every batch with the leader's epoch; consumers use it to detect
-            # log truncation (OffsetForLeaderEpoch). The CRC does not cover this field.
-            patch_partition_leader_epoch(records, pos, partition.leader_epoch)
-            pos += h.batch_length + LOG_OVERHEAD
-            if h.batch_length + LOG_OVERHEAD > max_bytes:
-                raise KafkaError(
-                    ErrorCode.message_too_large,
-                    f"The record batch size in the append to {topic.name}-{partition.index} "
-                    f"is {h.batch_length + LOG_OVERHEAD} bytes which exceeds the maximum "
-                    f"configured value of {max_bytes}.")
-            if not log_append_time and h.max_timestamp >= 0 and (
-                    h.base_timestamp < now - before_ms or h.max_timestamp > now + after_ms):
-                raise KafkaError(
-                    ErrorCode.invalid_timestamp,
-                    f"Timestamp {h.max_timestamp} of message is out of range. The timestamp "
-                    f"should be within [{now - before_ms}, {now + after_ms}]")
+        if len(headers) != 1:
+            raise KafkaError(ErrorCode.invalid_record, "Produce requests with version "
+                             f"{produce_version} are only allowed to contain exactly one "
+                             "record batch per partition")
+        h = headers[0]
+        if produce_version < 7 and h.compression == Compression.ZSTD:
+            raise KafkaError(ErrorCode.unsupported_compression_type,
+                             "Produce requests with version below 7 cannot use zstd")
+        max_bytes, before_ms, after_ms, log_append_time = self._produce_limits(topic)
+        if h.size > max_bytes:
+            raise KafkaError(
+                ErrorCode.message_too_large,
+                f"The record batch size in the append to {topic.name}-{partition.index} "
+                f"is {h.size} bytes which exceeds the maximum configured value of "
+                f"{max_bytes}.")
+        if not log_append_time and h.max_timestamp >= 0 and (
+                h.base_timestamp < now - before_ms or h.max_timestamp > now + after_ms):
+            raise KafkaError(
+                ErrorCode.invalid_timestamp,
+                f"Timestamp {h.max_timestamp} of message is out of range. The timestamp "
+                f"should be within [{now - before_ms}, {now + after_ms}]")
+        if h.is_transactional:
+            raise KafkaError(ErrorCode.invalid_txn_state, "Transactions are not supported yet.")
+        if h.producer_id >= 0:
+            duplicate = partition.producers.check(h)
+            if duplicate is not None:
+                return AppendResult(duplicate.base_offset, duplicate.last_offset, -1)
+        # Kafka stamps every batch with the leader's epoch; consumers use it to detect log
+        # truncation (OffsetForLeaderEpoch). The CRC does not cover this field.
+        patch_partition_leader_epoch(records, 0, partition.leader_epoch)
         result = partition.log.append(records, headers, now)
+        if h.producer_id >= 0:
+            partition.producers.update(h, result.base_offset)
         partition.notify_append()
         return result
 
@@ -295,3 +317,34 @@ class BrokerCore:
             )
             topic.produce_limits = cached = (self.configs.dynamic, limits)
         return cached[1]
+
+    # ------------------------------------------------------------------ producers
+
+    def next_producer_id(self) -> int:
+        """A producer id never handed out before, from blocks reserved in the store."""
+        if self._pid_next >= self._pid_end:
+            self._pid_next = self.store.allocate_producer_ids(PRODUCER_ID_BLOCK)
+            self._pid_end = self._pid_next + PRODUCER_ID_BLOCK
+        pid = self._pid_next
+        self._pid_next += 1
+        return pid
+
+    def snapshot_producer_state(self) -> None:
+        """Persist changed producer state, valid up to each log's end (restart replays the
+        log after that offset)."""
+        snapshots = {}
+        for topic in self.topics.values():
+            for p in topic.partitions:
+                if p.producers.dirty:
+                    snapshots[(topic.name, p.index)] = (p.log.log_end_offset,
+                                                        p.producers.snapshot())
+                    p.producers.dirty = False
+        if snapshots:
+            self.store.save_producer_snapshots(snapshots)
+
+    def expire_producers(self) -> None:
+        expiration = self.broker_int("producer.id.expiration.ms")
+        now = now_ms()
+        for topic in self.topics.values():
+            for p in topic.partitions:
+                p.producers.expire(now, expiration)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ..log.partition_log import PartitionLog
 from ..protocol.errors import ErrorCode, KafkaError
+from .producer_state import ProducerStateManager
 
 # Kafka's Topic.validate: legal characters, at most 249 of them, not "." or "..".
 _LEGAL = re.compile(r"^[a-zA-Z0-9._-]+$")
@@ -42,6 +43,7 @@ class Partition:
     log: PartitionLog
     leader_epoch: int = 0
     deleted: bool = False
+    producers: ProducerStateManager = field(default_factory=ProducerStateManager)
     # Fetch requests parked until data arrives (long poll); woken by `notify_append`.
     waiters: list[asyncio.Future] = field(default_factory=list)
 

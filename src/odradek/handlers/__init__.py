@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     describe_configs,
     fetch,
     incremental_alter_configs,
+    init_producer_id,
     list_offsets,
     metadata,
     offset_for_leader_epoch,

@@ -12,7 +12,8 @@
 
 acks=0 gets no response; if any partition fails, the connection is closed instead, which is
 how Kafka tells an acks=0 producer that something went wrong. acks=-1 (all) equals acks=1 on
-a single node. Idempotent and transactional producer state: not yet (consumer groups issue).
+a single node. Idempotent producers are deduplicated per partition (see
+broker/producer_state.py); transactions are not supported yet.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
             else:
                 partition = topic.partitions[p.index]
                 try:
-                    appended = broker.append_records(partition, p.records, now)
+                    appended = broker.append_records(partition, p.records, now, ctx.version)
                     r.base_offset = appended.base_offset
                     r.log_append_time_ms = appended.log_append_time_ms
                     r.log_start_offset = partition.log.log_start_offset

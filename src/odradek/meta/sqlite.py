@@ -29,6 +29,13 @@ CREATE TABLE IF NOT EXISTS log_start_offsets (
     PRIMARY KEY (topic, partition)
 );
 CREATE TABLE IF NOT EXISTS broker_configs (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS producer_snapshots (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    snapshot_offset INTEGER NOT NULL,
+    snapshot TEXT NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
 """
 
 
@@ -70,6 +77,7 @@ class SqliteMetadataStore:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM topics WHERE name=?", (name,))
             self.db.execute("DELETE FROM log_start_offsets WHERE topic=?", (name,))
+            self.db.execute("DELETE FROM producer_snapshots WHERE topic=?", (name,))
 
     def set_topic_partitions(self, name: str, partitions: int) -> None:
         self._tx("UPDATE topics SET partitions=? WHERE name=?", partitions, name)
@@ -96,6 +104,31 @@ class SqliteMetadataStore:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM broker_configs")
             self.db.executemany("INSERT INTO broker_configs VALUES (?, ?)", configs.items())
+
+    def allocate_producer_ids(self, count: int) -> int:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.db.execute(
+                "SELECT value FROM cluster WHERE key='next_producer_id'").fetchone()
+            first = int(row[0]) if row else 0
+            self.db.execute(
+                "INSERT INTO cluster VALUES ('next_producer_id', ?) ON CONFLICT (key) "
+                "DO UPDATE SET value=excluded.value", (str(first + count),))
+        return first
+
+    def producer_snapshots(self) -> dict[tuple[str, int], tuple[int, dict]]:
+        rows = self.db.execute(
+            "SELECT topic, partition, snapshot_offset, snapshot FROM producer_snapshots")
+        return {(t, p): (o, json.loads(s)) for t, p, o, s in rows}
+
+    def save_producer_snapshots(self, snapshots: dict[tuple[str, int], tuple[int, dict]]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO producer_snapshots VALUES (?, ?, ?, ?) ON CONFLICT (topic, "
+                "partition) DO UPDATE SET snapshot_offset=excluded.snapshot_offset, "
+                "snapshot=excluded.snapshot",
+                [(t, p, o, json.dumps(s)) for (t, p), (o, s) in snapshots.items()])
 
     def close(self) -> None:
         self.db.close()

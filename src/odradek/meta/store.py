@@ -42,4 +42,13 @@ class MetadataStore(Protocol):
 
     def set_broker_configs(self, configs: dict[str, str]) -> None: ...
 
+    def allocate_producer_ids(self, count: int) -> int:
+        """Reserve `count` producer ids; returns the first. Never hands out an id twice."""
+
+    def producer_snapshots(self) -> dict[tuple[str, int], tuple[int, dict]]:
+        """(topic, partition) -> (offset the snapshot is valid up to, snapshot)."""
+
+    def save_producer_snapshots(self, snapshots: dict[tuple[str, int], tuple[int, dict]]) -> None:
+        ...
+
     def close(self) -> None: ...

@@ -10,6 +10,7 @@ from ..broker.core import BrokerCore
 from .connection import KafkaConnection
 
 log = logging.getLogger("odradek.server")
+PRODUCER_SNAPSHOT_INTERVAL = 30.0
 
 
 class KafkaServer:
@@ -37,15 +38,23 @@ class KafkaServer:
         return self.port
 
     async def _run_housekeeping(self) -> None:
-        interval = self.core.broker_int("log.retention.check.interval.ms") / 1000
+        """Retention every `log.retention.check.interval.ms`; producer state snapshots (which
+        bound the log replay after a crash) and expiry every 30 s."""
+        loop = asyncio.get_running_loop()
+        retention_every = self.core.broker_int("log.retention.check.interval.ms") / 1000
+        next_retention = loop.time() + retention_every
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(min(retention_every, PRODUCER_SNAPSHOT_INTERVAL))
             try:
-                deleted = self.core.enforce_retention()
-                if deleted:
-                    log.info("retention deleted %d segment(s)", deleted)
+                if loop.time() >= next_retention:
+                    next_retention = loop.time() + retention_every
+                    deleted = self.core.enforce_retention()
+                    if deleted:
+                        log.info("retention deleted %d segment(s)", deleted)
+                self.core.expire_producers()
+                self.core.snapshot_producer_state()
             except Exception:
-                log.exception("retention check failed")
+                log.exception("housekeeping failed")
 
     async def stop(self) -> None:
         if self._housekeeping is not None:
