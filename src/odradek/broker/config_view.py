@@ -88,20 +88,8 @@ class ConfigView:
         return [self.topic_entry(n, overrides) for n in sorted(TOPIC_CONFIGS)]
 
     def log_config(self, overrides: dict[str, str]) -> LogConfig:
-        def get(name: str):
-            return TOPIC_CONFIGS[name].parse(self.topic_value(name, overrides))
-
-        return LogConfig(
-            segment_bytes=get("segment.bytes"),
-            segment_ms=get("segment.ms"),
-            retention_ms=get("retention.ms"),
-            retention_bytes=get("retention.bytes"),
-            index_interval_bytes=get("index.interval.bytes"),
-            segment_index_bytes=get("segment.index.bytes"),
-            message_timestamp_type=get("message.timestamp.type"),
-            flush_messages=get("flush.messages"),
-            flush_ms=get("flush.ms"),
-        )
+        return LogConfig.from_topic_configs(
+            {e.name: e.value for e in self.topic_entries(overrides)})
 
 
 # Broker configs Kafka lets AlterConfigs change cluster-wide at runtime (a subset we honour).

@@ -18,7 +18,8 @@ MAX_NAME_LENGTH = 249
 
 def validate_topic_name(name: str | None) -> None:
     if not name:
-        raise KafkaError(ErrorCode.invalid_topic_exception, "Topic name is illegal, it can't be empty")
+        raise KafkaError(ErrorCode.invalid_topic_exception,
+                         "Topic name is illegal, it can't be empty")
     if name in (".", ".."):
         raise KafkaError(ErrorCode.invalid_topic_exception,
                          "Topic name cannot be \".\" or \"..\"")

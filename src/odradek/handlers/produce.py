@@ -21,7 +21,11 @@ from __future__ import annotations
 from ..broker.core import now_ms
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
-from ..protocol.produce import ProducePartitionResponse, decode_produce_request, encode_produce_response
+from ..protocol.produce import (
+    ProducePartitionResponse,
+    decode_produce_request,
+    encode_produce_response,
+)
 from .context import RequestContext
 from .dispatch import CloseConnection
 from .registry import handler

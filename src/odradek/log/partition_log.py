@@ -344,7 +344,6 @@ class PartitionLog:
 
     def close(self) -> None:
         """Flush and close every file. The log cannot be used afterwards."""
-        self.flush()
         for segment in self.segments:
             segment.close()
 

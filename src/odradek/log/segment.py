@@ -149,9 +149,9 @@ class LogSegment:
             self.time_index.flush()
 
     def close(self) -> None:
-        if self._wfd >= 0 and self.max_timestamp >= 0:
-            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
-            self.time_index.commit()
+        """Close the files; the active segment is sealed first (max timestamp entry, fsync)."""
+        if self._wfd >= 0:
+            self.seal()
         self._close_writers()
         if self._file is not None:
             self._file.close()

@@ -16,7 +16,6 @@ from typing import Any
 from kio.index import load_request_schema, load_response_schema
 from kio.schema.index import api_key_map, schema_name_map
 from kio.serial import entity_reader, entity_writer
-from kio.serial._parse import get_field_reader
 from kio.serial._implicit_defaults import get_tagged_field_default
 from kio.serial._introspect import (
     EntityField,
@@ -25,6 +24,7 @@ from kio.serial._introspect import (
     get_field_tag,
     is_optional,
 )
+from kio.serial._parse import get_field_reader
 from kio.serial.readers import (
     read_compact_array_length,
     read_int8,

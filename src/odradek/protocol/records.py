@@ -330,7 +330,8 @@ def build_batch(
 ) -> bytes:
     """Encode a v2 batch. Used by tests and by the broker for batches it writes itself
     (control records, internal topics)."""
-    recs = [r if isinstance(r, Record) else Record(i, -1, r[0], r[1]) for i, r in enumerate(records)]
+    recs = [r if isinstance(r, Record) else Record(i, -1, r[0], r[1])
+            for i, r in enumerate(records)]
     if not recs:
         raise ValueError("a batch needs at least one record")
     stamps = [r.timestamp for r in recs]

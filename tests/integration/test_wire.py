@@ -1,0 +1,177 @@
+"""The broker at the byte level: versions, framing, bad input, idempotence, long poll."""
+
+from __future__ import annotations
+
+import datetime
+import struct
+import threading
+
+import pytest
+from kio.schema.api_versions.v3.request import ApiVersionsRequest
+from kio.schema.create_topics.v7 import request as create_topics
+from kio.schema.fetch.v12 import request as fetch
+from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
+from kio.schema.produce.v9 import request as produce
+
+from odradek.protocol.codec import encode
+from odradek.protocol.records import Record, build_batch
+from tests.support.wire import WireClient
+
+ZERO = datetime.timedelta(0)
+
+
+@pytest.fixture
+def client(broker):
+    c = WireClient(broker.bootstrap_servers)
+    yield c
+    c.close()
+
+
+def make_topic(client: WireClient, name: str, partitions: int = 1) -> None:
+    req = create_topics.CreateTopicsRequest(
+        topics=(create_topics.CreatableTopic(name=name, num_partitions=partitions,
+                                             replication_factor=1, assignments=(),
+                                             configs=()),),
+        timeout=datetime.timedelta(seconds=5), validate_only=False)
+    resp = client.request(req)
+    assert resp.topics[0].error_code == 0
+
+
+def produce_req(topic: str, records: bytes, acks: int = -1) -> produce.ProduceRequest:
+    return produce.ProduceRequest(
+        transactional_id=None, acks=acks, timeout=datetime.timedelta(seconds=5),
+        topic_data=(produce.TopicProduceData(name=topic, partition_data=(
+            produce.PartitionProduceData(index=0, records=records),)),))
+
+
+def produce_result(client: WireClient, topic: str, records: bytes):
+    resp = client.request(produce_req(topic, records))
+    return resp.responses[0].partition_responses[0]
+
+
+def fetch_req(topic: str, offset: int, max_wait_ms: int = 0) -> fetch.FetchRequest:
+    return fetch.FetchRequest(
+        replica_id=-1, max_wait=datetime.timedelta(milliseconds=max_wait_ms), min_bytes=1,
+        max_bytes=1 << 20, isolation_level=0, session_id=0, session_epoch=-1,
+        topics=(fetch.FetchTopic(topic=topic, partitions=(fetch.FetchPartition(
+            partition=0, current_leader_epoch=-1, fetch_offset=offset, last_fetched_epoch=-1,
+            log_start_offset=-1, partition_max_bytes=1 << 20),)),),
+        forgotten_topics_data=(), rack_id="")
+
+
+def test_api_versions_table_and_no_default_tagged_fields(client):
+    client.send_raw(client.frame(18, 3, b"\x04odr\x041.0\x00"))
+    raw = client.recv_frame()
+    # Header v0 (correlation id only), then the body; no tagged fields at default values,
+    # so the body ends with an empty tagged-field section.
+    assert raw[-1] == 0
+    resp = client.request(ApiVersionsRequest(client_software_name="t",
+                                             client_software_version="1"))
+    table = {k.api_key: (k.min_version, k.max_version) for k in resp.api_keys}
+    assert resp.error_code == 0
+    assert table[0] == (0, 13)  # Produce advertised from 0, as Kafka 4 does
+    assert table[1] == (4, 18)
+    assert table[18] == (0, 4)
+    assert table[3] == (0, 13)
+
+
+def test_api_versions_unsupported_version_answers_v0(client):
+    client.send_raw(client.frame(18, 99, b"\x00"))
+    raw = client.recv_frame()
+    correlation, error, count = struct.unpack_from(">ihi", raw)
+    assert correlation == client.correlation
+    assert error == 35  # UNSUPPORTED_VERSION
+    assert count > 10
+    keys = [struct.unpack_from(">hhh", raw, 10 + 6 * i)[0] for i in range(count)]
+    assert 18 in keys and 0 in keys
+
+
+def test_unknown_tagged_field_is_skipped(client):
+    body = b"\x02t\x021" + bytes([1, 42, 3]) + b"xyz"  # one tagged field, tag 42
+    client.send_raw(client.frame(18, 3, body))
+    raw = client.recv_frame()
+    assert struct.unpack_from(">ih", raw) == (client.correlation, 0)
+
+
+@pytest.mark.parametrize("bad", [
+    struct.pack(">i", -5),                         # negative frame size
+    struct.pack(">i", 200 * 1024 * 1024),          # over socket.request.max.bytes
+    struct.pack(">ihhi", 8, 999, 0, 1),            # unknown api key
+    struct.pack(">ihhih", 8 + 2, 3, 99, 1, -1),    # metadata v99
+])
+def test_bad_frames_close_the_connection_and_others_are_served(broker, client, bad):
+    other = WireClient(broker.bootstrap_servers)
+    client.send_raw(bad)
+    assert client.is_closed()
+    resp = other.request(MetadataRequest(topics=(), allow_auto_topic_creation=False,
+                                         include_topic_authorized_operations=False))
+    assert resp.brokers[0].node_id == 1
+    other.close()
+
+
+def test_truncated_body_closes_the_connection(client):
+    body = MetadataRequest(topics=(MetadataRequestTopic(topic_id=None, name="x" * 20),),
+                           allow_auto_topic_creation=False,
+                           include_topic_authorized_operations=False)
+    client.send_raw(client.frame(3, 12, encode(body)[:8]))
+    assert client.is_closed()
+
+
+def test_corrupt_crc_is_rejected_and_nothing_is_stored(client, topic_name):
+    make_topic(client, topic_name)
+    batch = bytearray(build_batch([(b"k", b"v")]))
+    batch[-1] ^= 0xFF
+    assert produce_result(client, topic_name, bytes(batch)).error_code == 2  # CORRUPT_MESSAGE
+    # Two valid batches in one partition: Kafka's INVALID_RECORD (one batch per partition)
+    two = build_batch([(None, b"a")]) + build_batch([(None, b"b")])
+    assert produce_result(client, topic_name, two).error_code == 87
+    ok = produce_result(client, topic_name, build_batch([(b"k", b"v")]))
+    assert (ok.error_code, ok.base_offset) == (0, 0)
+
+
+def test_idempotent_retry_is_not_written_twice(client, topic_name):
+    make_topic(client, topic_name)
+    first = build_batch([(None, b"a"), (None, b"b")], producer_id=7000, producer_epoch=0,
+                        base_sequence=0)
+    second = build_batch([(None, b"c")], producer_id=7000, producer_epoch=0, base_sequence=2)
+    assert produce_result(client, topic_name, first).base_offset == 0
+    # The acknowledgement "got lost": the same batch is sent again on a new connection.
+    assert produce_result(client, topic_name, first).base_offset == 0
+    assert produce_result(client, topic_name, second).base_offset == 2
+    assert produce_result(client, topic_name, second).base_offset == 2
+    gap = build_batch([(None, b"d")], producer_id=7000, producer_epoch=0, base_sequence=9)
+    assert produce_result(client, topic_name, gap).error_code == 45  # OUT_OF_ORDER_SEQUENCE
+    bumped = build_batch([(None, b"e")], producer_id=7000, producer_epoch=1, base_sequence=0)
+    assert produce_result(client, topic_name, bumped).base_offset == 3
+    stale = build_batch([(None, b"f")], producer_id=7000, producer_epoch=0, base_sequence=3)
+    assert produce_result(client, topic_name, stale).error_code == 47  # INVALID_PRODUCER_EPOCH
+    resp = client.request(fetch_req(topic_name, 0))
+    part = resp.responses[0].partitions[0]
+    assert part.high_watermark == 4
+
+
+def test_fetch_long_poll_wakes_on_append(broker, client, topic_name):
+    make_topic(client, topic_name)
+    # A 60 s long poll must be answered when the record arrives: the socket gives up after
+    # 20 s, so a broker that only answers at max_wait fails this test.
+    client.sock.settimeout(20)
+    client.send_raw(client.frame(1, 12, encode(fetch_req(topic_name, 0, max_wait_ms=60_000))))
+    producer = WireClient(broker.bootstrap_servers)
+    timer = threading.Timer(0.2, lambda: produce_result(producer, topic_name,
+                                                        build_batch([(b"k", b"woke")])))
+    timer.start()
+    resp = client.read_response(1, 12)
+    timer.join()
+    producer.close()
+    part = resp.responses[0].partitions[0]
+    assert part.error_code == 0 and part.high_watermark == 1
+    assert b"woke" in part.records
+
+
+def test_fetch_errors(client, topic_name):
+    make_topic(client, topic_name)
+    produce_result(client, topic_name, build_batch([Record(0, 1000, b"k", b"v")]))
+    part = client.request(fetch_req(topic_name, 5)).responses[0].partitions[0]
+    assert part.error_code == 1  # OFFSET_OUT_OF_RANGE
+    part = client.request(fetch_req(topic_name + "-missing", 0)).responses[0].partitions[0]
+    assert part.error_code == 3  # UNKNOWN_TOPIC_OR_PARTITION
