@@ -66,12 +66,13 @@ class ConfigView:
         if name in overrides:
             layers.append((name, overrides[name], ConfigSource.DYNAMIC_TOPIC_CONFIG))
         layers += self._broker_layers(definition.synonyms)
-        for synonym in definition.synonyms:
-            # e.g. log.retention.hours=168: Kafka reports the broker default as a synonym.
-            broker_default = BROKER_CONFIGS[synonym].default if synonym in BROKER_CONFIGS else None
+        if definition.synonyms:
+            # Kafka lists the first synonym's default, if it has one (log.retention.ms has
+            # none, so retention.ms shows no default synonym, as in Kafka).
+            first = definition.synonyms[0]
+            broker_default = BROKER_CONFIGS[first].default if first in BROKER_CONFIGS else None
             if broker_default is not None:
-                layers.append((synonym, broker_default, ConfigSource.DEFAULT_CONFIG))
-                break
+                layers.append((first, broker_default, ConfigSource.DEFAULT_CONFIG))
         top_name, top_value, source = layers[0] if layers else (name, None,
                                                                  ConfigSource.DEFAULT_CONFIG)
         if source == ConfigSource.DEFAULT_CONFIG:

@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+from ..groups.coordinator import GroupConfig, GroupCoordinator
 from ..log.partition_log import AppendResult, PartitionLog
 from ..meta.sqlite import SqliteMetadataStore
 from ..meta.store import MetadataStore, TopicRecord
@@ -50,6 +51,8 @@ class BrokerCore:
         self.advertised_port = settings.advertised_port or settings.port
         self._pid_next = self._pid_end = 0
         self.recovered_partitions = self._load()
+        self.groups = GroupCoordinator(self.store, self._group_config(),
+                                       self._partition_count, lambda: list(self.topics), now_ms)
 
     # ------------------------------------------------------------------ startup / shutdown
 
@@ -71,7 +74,25 @@ class BrokerCore:
             self._register(topic)
         return count
 
+    def _group_config(self) -> GroupConfig:
+        get = self.broker_int
+        return GroupConfig(
+            initial_rebalance_delay_ms=get("group.initial.rebalance.delay.ms"),
+            min_session_timeout_ms=get("group.min.session.timeout.ms"),
+            max_session_timeout_ms=get("group.max.session.timeout.ms"),
+            offsets_retention_ms=get("offsets.retention.minutes") * 60000,
+            offset_metadata_max_bytes=get("offset.metadata.max.bytes"),
+            consumer_session_timeout_ms=get("group.consumer.session.timeout.ms"),
+            consumer_heartbeat_interval_ms=get("group.consumer.heartbeat.interval.ms"),
+            max_size=get("group.max.size"),
+        )
+
+    def _partition_count(self, topic: str) -> int | None:
+        t = self.topics.get(topic)
+        return len(t.partitions) if t is not None else None
+
     def close(self) -> None:
+        self.groups.shutdown()
         self.snapshot_producer_state()
         for topic in self.topics.values():
             for p in topic.partitions:
@@ -110,6 +131,12 @@ class BrokerCore:
         validate_topic_name(name)
         if name in self.topics:
             raise KafkaError(ErrorCode.topic_already_exists, f"Topic '{name}' already exists.")
+        # Kafka's Topic.hasCollision: '.' and '_' clash in metric names.
+        collision = name.replace(".", "_")
+        for existing in self.topics:
+            if existing.replace(".", "_") == collision:
+                raise KafkaError(ErrorCode.invalid_topic_exception,
+                                 f"Topic '{name}' collides with existing topic: {existing}")
         if partitions < 1:
             raise KafkaError(ErrorCode.invalid_partitions,
                              "Number of partitions must be larger than 0.")
@@ -167,6 +194,7 @@ class BrokerCore:
             raise KafkaError(ErrorCode.unknown_topic_or_partition,
                              "This server does not host this topic-partition.")
         self.store.delete_topic(name)
+        self.groups.delete_topic_offsets(name)
         del self.topics[name]
         del self.topics_by_id[topic.topic_id]
         for p in topic.partitions:

@@ -27,7 +27,7 @@ def handle_describe_configs(ctx: RequestContext, request):
     synonyms = request.include_synonyms
     docs = getattr(request, "include_documentation", False)
     for res in request.resources:
-        result = {"error_code": ErrorCode.none, "error_message": None,
+        result = {"error_code": ErrorCode.none, "error_message": "",  # as Kafka
                   "resource_type": res.resource_type, "resource_name": res.resource_name,
                   "configs": []}
         try:

@@ -124,9 +124,8 @@ def _read_partition(partition: Partition, req, remaining: int, min_one: bool,
         data = plog.read(req.fetch_offset, min(req.partition_max_bytes, remaining),
                          min_one_batch=min_one)
     except OffsetOutOfRangeError:
-        r.error_code = ErrorCode.offset_out_of_range
-        r.records = None  # Kafka leaves an error partition's records null
-        return r
+        # As Kafka: the error partition carries no offsets and null records.
+        return FetchPartitionResponse(partition.index, ErrorCode.offset_out_of_range)
     if data is not None and len(data):
         r.records = data
     return r

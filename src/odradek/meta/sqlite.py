@@ -12,7 +12,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from .store import TopicRecord
+from .store import CommittedOffset, TopicRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,6 +29,16 @@ CREATE TABLE IF NOT EXISTS log_start_offsets (
     PRIMARY KEY (topic, partition)
 );
 CREATE TABLE IF NOT EXISTS broker_configs (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS committed_offsets (
+    group_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    committed_offset INTEGER NOT NULL,
+    leader_epoch INTEGER NOT NULL,
+    metadata TEXT,
+    commit_timestamp INTEGER NOT NULL,
+    PRIMARY KEY (group_id, topic, partition)
+);
 CREATE TABLE IF NOT EXISTS producer_snapshots (
     topic TEXT NOT NULL,
     partition INTEGER NOT NULL,
@@ -129,6 +139,33 @@ class SqliteMetadataStore:
                 "partition) DO UPDATE SET snapshot_offset=excluded.snapshot_offset, "
                 "snapshot=excluded.snapshot",
                 [(t, p, o, json.dumps(s)) for (t, p), (o, s) in snapshots.items()])
+
+    def committed_offsets(self) -> dict[str, dict[tuple[str, int], CommittedOffset]]:
+        out: dict[str, dict[tuple[str, int], CommittedOffset]] = {}
+        for g, t, p, o, e, m, ts in self.db.execute("SELECT * FROM committed_offsets"):
+            out.setdefault(g, {})[(t, p)] = CommittedOffset(o, e, m, ts)
+        return out
+
+    def save_offsets(self, group: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO committed_offsets VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(group_id, topic, partition) DO UPDATE SET "
+                "committed_offset=excluded.committed_offset, leader_epoch=excluded.leader_epoch, "
+                "metadata=excluded.metadata, commit_timestamp=excluded.commit_timestamp",
+                [(group, t, p, o.offset, o.leader_epoch, o.metadata, o.commit_timestamp)
+                 for (t, p), o in offsets.items()])
+
+    def delete_offsets(self, group: str, partitions: list[tuple[str, int]] | None) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            if partitions is None:
+                self.db.execute("DELETE FROM committed_offsets WHERE group_id=?", (group,))
+            else:
+                self.db.executemany(
+                    "DELETE FROM committed_offsets WHERE group_id=? AND topic=? AND partition=?",
+                    [(group, t, p) for t, p in partitions])
 
     def close(self) -> None:
         self.db.close()

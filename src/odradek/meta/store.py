@@ -19,6 +19,14 @@ class TopicRecord:
     configs: dict[str, str] = field(default_factory=dict)  # explicit overrides only
 
 
+@dataclass
+class CommittedOffset:
+    offset: int
+    leader_epoch: int = -1
+    metadata: str | None = ""
+    commit_timestamp: int = -1
+
+
 class MetadataStore(Protocol):
     def cluster_id(self) -> str:
         """The cluster id, created on first use."""
@@ -50,5 +58,14 @@ class MetadataStore(Protocol):
 
     def save_producer_snapshots(self, snapshots: dict[tuple[str, int], tuple[int, dict]]) -> None:
         ...
+
+    def committed_offsets(self) -> dict[str, dict[tuple[str, int], CommittedOffset]]:
+        """Every group's committed offsets."""
+
+    def save_offsets(self, group: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
+        ...
+
+    def delete_offsets(self, group: str, partitions: list[tuple[str, int]] | None) -> None:
+        """Delete some of a group's offsets, or all of them (None)."""
 
     def close(self) -> None: ...

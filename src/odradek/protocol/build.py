@@ -20,6 +20,7 @@ from kio.serial._introspect import (
     PrimitiveTupleField,
     classify_field,
     get_schema_field_type,
+    is_optional,
 )
 
 from .codec import response_class
@@ -39,6 +40,8 @@ def build(cls: type, values: dict[str, Any]) -> Any:
                 raise KeyError(f"{cls.__qualname__} v{cls.__version__} needs field {name!r}")
             continue
         value = values[name]
+        if value is None and kind == "string":
+            value = ""  # a null where this version has a non-nullable string
         if value is not None:
             if kind == "entities":
                 value = tuple(build(sub, v) if isinstance(v, dict) else v for v in value)
@@ -85,9 +88,11 @@ def _plan(cls: type) -> list[tuple[str, str, type | None, Any, bool]]:
         elif isinstance(kind, EntityField):
             plan.append((f.name, "entity", kind.type_, None, required))
         else:
-            convert = _CONVERTERS.get(get_schema_field_type(f))
-            plan.append((f.name, "array" if isinstance(kind, PrimitiveTupleField) else "value",
-                         None, convert, required))
+            kafka_type = get_schema_field_type(f)
+            shape = "array" if isinstance(kind, PrimitiveTupleField) else "value"
+            if shape == "value" and kafka_type == "string" and not is_optional(f):
+                shape = "string"
+            plan.append((f.name, shape, None, _CONVERTERS.get(kafka_type), required))
     return plan
 
 

@@ -38,19 +38,27 @@ class KafkaServer:
         return self.port
 
     async def _run_housekeeping(self) -> None:
-        """Retention every `log.retention.check.interval.ms`; producer state snapshots (which
-        bound the log replay after a crash) and expiry every 30 s."""
+        """Retention every `log.retention.check.interval.ms`, committed offsets expiry every
+        `offsets.retention.check.interval.ms`; producer state snapshots (which bound the log
+        replay after a crash) and expiry every 30 s."""
         loop = asyncio.get_running_loop()
         retention_every = self.core.broker_int("log.retention.check.interval.ms") / 1000
+        offsets_every = self.core.broker_int("offsets.retention.check.interval.ms") / 1000
         next_retention = loop.time() + retention_every
+        next_offsets = loop.time() + offsets_every
         while True:
-            await asyncio.sleep(min(retention_every, PRODUCER_SNAPSHOT_INTERVAL))
+            await asyncio.sleep(min(retention_every, offsets_every, PRODUCER_SNAPSHOT_INTERVAL))
             try:
                 if loop.time() >= next_retention:
                     next_retention = loop.time() + retention_every
                     deleted = self.core.enforce_retention()
                     if deleted:
                         log.info("retention deleted %d segment(s)", deleted)
+                if loop.time() >= next_offsets:
+                    next_offsets = loop.time() + offsets_every
+                    removed = self.core.groups.expire_offsets()
+                    if removed:
+                        log.info("offsets retention removed %d empty group(s)", removed)
                 self.core.expire_producers()
                 self.core.snapshot_producer_state()
             except Exception:

@@ -1,0 +1,76 @@
+"""OffsetFetch: v1-10
+
+* v2: topics null = every committed partition of the group; top-level error_code
+* v3: throttle_time
+* v5: committed_leader_epoch
+* v6: flexible
+* v7: require_stable (nothing is ever pending here: no transactions)
+* v8: several groups per request
+* v9: KIP-848 member id and epoch (checked: STALE_MEMBER_EPOCH)
+* v10: topics by id
+
+A partition without a committed offset answers -1 (and no error), as Kafka.
+"""
+
+from __future__ import annotations
+
+from ..groups.consumer_group import ConsumerGroup, ConsumerGroupError
+from ..protocol.api_keys import ApiKey
+from ..protocol.errors import ErrorCode
+from .context import RequestContext
+from .registry import handler
+
+
+@handler(ApiKey.OFFSET_FETCH, versions=(1, 10))
+def handle_offset_fetch(ctx: RequestContext, request):
+    if ctx.version >= 8:
+        groups = []
+        for g in request.groups:
+            topics, code = _fetch(ctx, g.group_id, g.topics, getattr(g, "member_id", None),
+                                  getattr(g, "member_epoch", -1))
+            groups.append({"group_id": g.group_id, "topics": topics, "error_code": code})
+        return ctx.response(groups=groups)
+    topics, code = _fetch(ctx, request.group_id, request.topics, None, -1)
+    return ctx.response(topics=topics, error_code=code)
+
+
+def _fetch(ctx: RequestContext, group_id: str, wanted, member_id, member_epoch):
+    coordinator = ctx.broker.groups
+    broker = ctx.broker
+    group = coordinator.groups.get(group_id)
+    if member_id and isinstance(group, ConsumerGroup):
+        try:
+            group.validate_member_epoch(member_id, member_epoch)
+        except ConsumerGroupError as exc:
+            return [], exc.code
+    committed = coordinator.committed(group_id)
+    by_id = ctx.version >= 10
+    if wanted is None:
+        requested: dict[str, list[int]] = {}
+        for (topic, partition) in sorted(committed):
+            requested.setdefault(topic, []).append(partition)
+        names = {t: broker.topics[t].topic_id if t in broker.topics else None
+                 for t in requested}
+    else:
+        requested, names = {}, {}
+        for t in wanted:
+            if by_id:
+                topic = broker.topics_by_id.get(t.topic_id)
+                name = topic.name if topic else None
+                names[name or str(t.topic_id)] = t.topic_id
+                requested[name or str(t.topic_id)] = list(t.partition_indexes)
+            else:
+                requested[t.name] = list(t.partition_indexes)
+                names[t.name] = None
+    topics = []
+    for name, partitions in requested.items():
+        parts = []
+        for index in partitions:
+            o = committed.get((name, index))
+            parts.append({"partition_index": index,
+                          "committed_offset": o.offset if o else -1,
+                          "committed_leader_epoch": o.leader_epoch if o else -1,
+                          "metadata": (o.metadata if o else "") or "",
+                          "error_code": ErrorCode.none})
+        topics.append({"name": name, "topic_id": names.get(name), "partitions": parts})
+    return topics, ErrorCode.none
