@@ -11,8 +11,12 @@ from odradek import Broker
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory):
-    """One broker for the whole session; tests use their own topic names."""
-    with Broker(data_dir=tmp_path_factory.mktemp("broker")) as b:
+    """One broker for the whole session; tests use their own topic and group names.
+
+    New groups start rebalancing at once (Kafka waits group.initial.rebalance.delay.ms, 3 s,
+    which tests/integration/test_groups.py checks on a broker of its own)."""
+    with Broker(data_dir=tmp_path_factory.mktemp("broker"),
+                config={"group.initial.rebalance.delay.ms": 0}) as b:
         yield b
 
 

@@ -17,13 +17,15 @@ from .server.app import new_event_loop, serve
 class Broker:
     def __init__(self, data_dir: str | Path | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, config: dict[str, str] | None = None,
-                 advertised_host: str | None = None) -> None:
+                 advertised_host: str | None = None,
+                 advertised_port: int | None = None) -> None:
         self._tmp = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="odradek-")
             data_dir = self._tmp.name
         self.settings = BrokerSettings(
             host=host, port=port, data_dir=Path(data_dir), advertised_host=advertised_host,
+            advertised_port=advertised_port,
             properties={k: config_string(v) for k, v in (config or {}).items()})
         self.port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

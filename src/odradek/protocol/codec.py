@@ -35,7 +35,7 @@ from kio.serial.readers import (
 from .api_keys import ApiKey
 from .primitives import DecodeError
 
-__all__ = ["DecodeError", "decode_request", "encode", "is_flexible"]
+__all__ = ["DecodeError", "decode_request", "decode_response", "encode", "is_flexible"]
 
 
 @functools.cache
@@ -98,6 +98,22 @@ def decode_request(api_key: int, version: int, body: memoryview | bytes) -> Any:
         return obj
     except Exception as exc:
         raise DecodeError(f"{ApiKey(api_key).name} v{version}: {exc}") from exc
+
+
+def decode_response(api_key: int, version: int, body: memoryview | bytes) -> Any:
+    """Decode a response body (for clients: `odradek.client`), skipping unknown tagged fields
+    as `decode_request` does."""
+    cls = response_class(api_key, version)
+    try:
+        return entity_reader(cls)(body, 0)[0]
+    except KeyError:
+        pass
+    except Exception as exc:
+        raise DecodeError(f"{ApiKey(api_key).name} v{version} response: {exc}") from exc
+    try:
+        return _tolerant_reader(cls)(body, 0)[0]
+    except Exception as exc:
+        raise DecodeError(f"{ApiKey(api_key).name} v{version} response: {exc}") from exc
 
 
 def encode(obj: Any) -> bytes:

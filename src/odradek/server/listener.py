@@ -32,7 +32,7 @@ class KafkaServer:
         sock = self._server.sockets[0]
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.port = sock.getsockname()[1]
-        if self.core.advertised_port == 0 or self.core.settings.port == 0:
+        if self.core.advertised_port == 0:  # port 0: advertise the port we got
             self.core.advertised_port = self.port
         self._housekeeping = loop.create_task(self._run_housekeeping())
         return self.port
@@ -69,7 +69,11 @@ class KafkaServer:
             self._housekeeping.cancel()
         if self._server is not None:
             self._server.close()
+        tasks = [c.task for c in self.connections if c.task is not None and not c.task.done()]
         for conn in list(self.connections):
             conn.close()
+        for task in tasks:  # parked requests (long polls, joins) end with their connection
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
