@@ -96,8 +96,9 @@ class ClassicGroup:
         self.initial_delay_ms = initial_delay_ms
         self.empty_since_ms: int | None = None
         self._join_timer: asyncio.TimerHandle | None = None
-        self._initial_delay_remaining = 0
-        self._new_member_joined = False
+        self._initial_wait = False  # a new group's first join is waiting for more members
+        self._initial_deadline = 0.0
+        self._last_join = 0.0
         self._on_empty = on_empty
 
     # ------------------------------------------------------------------ queries
@@ -195,8 +196,8 @@ class ClassicGroup:
             self.static_members[instance_id] = member_id
         if self.protocol_type is None:
             self.protocol_type = protocol_type
-        self._new_member_joined = True
         if self.state == GroupState.PREPARING_REBALANCE:
+            self._last_join = asyncio.get_running_loop().time()
             result = self._await_join(member)
             self._maybe_complete_join()
             return await result
@@ -258,30 +259,31 @@ class ClassicGroup:
             self._join_timer.cancel()
         max_rebalance = max((m.rebalance_timeout_ms for m in self.members.values()), default=0)
         if was_empty and self.initial_delay_ms > 0:
-            delay = min(self.initial_delay_ms, max_rebalance)
-            self._initial_delay_remaining = max(max_rebalance - delay, 0)
-            self._new_member_joined = False
-            self._join_timer = loop.call_later(delay / 1000, self._initial_delay_expired,
-                                               delay)
+            self._initial_deadline = loop.time() + max_rebalance / 1000
+            self._last_join = loop.time()
+            self._initial_wait = True
+            self._join_timer = loop.call_later(
+                min(self.initial_delay_ms, max_rebalance) / 1000, self._initial_delay_expired)
         else:
-            self._initial_delay_remaining = -1
+            self._initial_wait = False
             self._join_timer = loop.call_later(max_rebalance / 1000, self._join_deadline)
 
-    def _initial_delay_expired(self, delay: int) -> None:
+    def _initial_delay_expired(self) -> None:
+        """The first rebalance of a new group waits until no member has joined for
+        `group.initial.rebalance.delay.ms` (bounded by the rebalance timeout). Kafka extends
+        by whole delays instead, so three members starting together wait two delays there."""
         loop = asyncio.get_running_loop()
-        if self._new_member_joined and self._initial_delay_remaining > 0:
-            # Kafka's InitialDelayedJoin: more members came, wait a bit longer.
-            step = min(delay, self._initial_delay_remaining)
-            self._initial_delay_remaining -= step
-            self._new_member_joined = False
-            self._join_timer = loop.call_later(step / 1000, self._initial_delay_expired, delay)
+        quiet_until = self._last_join + self.initial_delay_ms / 1000
+        if loop.time() < quiet_until and loop.time() < self._initial_deadline:
+            wait = min(quiet_until, self._initial_deadline) - loop.time()
+            self._join_timer = loop.call_later(wait, self._initial_delay_expired)
             return
-        self._initial_delay_remaining = -1
+        self._initial_wait = False
         self._join_timer = None
         self._complete_join()
 
     def _maybe_complete_join(self) -> None:
-        if self.state != GroupState.PREPARING_REBALANCE or self._initial_delay_remaining >= 0:
+        if self.state != GroupState.PREPARING_REBALANCE or self._initial_wait:
             return
         if self.pending_members or not self.members:
             return
