@@ -2,6 +2,14 @@
 
 __version__ = "0.1.0"
 
-from .embedded import Broker  # noqa: E402
-
 __all__ = ["Broker", "__version__"]
+
+
+def __getattr__(name: str):
+    # `Broker` is imported on first use, so that the pytest plugin (loaded by every pytest run
+    # through its entry point) and `odradek --version` do not pay for the broker's imports.
+    if name == "Broker":
+        from .embedded import Broker
+
+        return Broker
+    raise AttributeError(f"module 'odradek' has no attribute {name!r}")

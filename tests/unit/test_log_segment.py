@@ -352,3 +352,31 @@ def test_batches_without_timestamps(tmp_path):
     assert (again.next_offset, again.max_timestamp) == (8, -1)
     assert again.time_index.entries() == []
     again.close()
+
+
+def test_space_is_reserved_ahead_and_given_back(tmp_path):
+    """The active segment reserves disk space past its end (fallocate, KEEP_SIZE): the file's
+    size stays exactly its batches, and what is reserved goes when the segment is sealed or
+    reopened after a crash. (Filesystems without fallocate reserve nothing.)"""
+    s = LogSegment.create(tmp_path, 0, 4096, NOW)
+    data = append(s, make_batch(50, value_size=1000))
+    assert os.stat(s.log_path).st_size == s.size == len(data)
+    reserved = os.stat(s.log_path).st_blocks * 512
+    if reserved < s.size + 64 * 1024:
+        pytest.skip("this filesystem reserves nothing")
+    assert whole_file(s) == bytes(data)  # reads see the batches only
+    s.seal()
+    assert os.stat(s.log_path).st_blocks * 512 < s.size + 64 * 1024
+    s.close()
+
+    crashed = LogSegment.create(tmp_path, 100, 4096, NOW)
+    append(crashed, make_batch(5))
+    assert os.stat(crashed.log_path).st_blocks * 512 >= 64 * 1024
+    os.close(crashed._wfd)  # no seal, as in a crash
+    crashed.offset_index.close()
+    crashed.time_index.close()
+    reopened = LogSegment.open(tmp_path, 100, 4096, active=True, now_ms=NOW)
+    assert os.stat(reopened.log_path).st_blocks * 512 < reopened.size + 64 * 1024
+    append(reopened, make_batch(5))
+    assert reopened.next_offset == 110
+    reopened.close()

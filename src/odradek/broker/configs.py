@@ -227,6 +227,51 @@ _BROKER = [
     ConfigDef("producer.id.expiration.ms", T.INT, "86400000",
               "forget an idempotent producer's state after this long without writes"),
 ]
+# Security (odradek.security; docs/operations.md). PASSWORD values are never shown:
+# DescribeConfigs returns null, `--print-config` prints [hidden].
+_SECURITY = [
+    ConfigDef("listeners", T.STRING, None, "NAME://host:port,... (default: PLAINTEXT on "
+              "--host/--port)"),
+    ConfigDef("advertised.listeners", T.STRING, None, "addresses clients are given, per "
+              "listener name"),
+    ConfigDef("listener.security.protocol.map", T.STRING,
+              "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+              "listener name -> security protocol"),
+    ConfigDef("sasl.enabled.mechanisms", T.LIST, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+              "SASL mechanisms of SASL listeners (Kafka's default GSSAPI is not supported)"),
+    ConfigDef("sasl.jaas.config", T.PASSWORD, None, "JAAS config with the PLAIN users "
+              "(user_<name>=\"<password>\") for every SASL listener"),
+    ConfigDef("sasl.server.max.receive.size", T.INT, "524288",
+              "largest request accepted before authentication", (), _at_least(1)),
+    ConfigDef("connection.failed.authentication.delay.ms", T.INT, "100",
+              "delay of the answer to a failed authentication", (), _at_least(0)),
+    ConfigDef("authorizer.class.name", T.STRING, "",
+              "any value turns on the ACL authorizer (e.g. org.apache.kafka.metadata."
+              "authorizer.StandardAuthorizer)"),
+    ConfigDef("super.users", T.STRING, "", "principals allowed everything: User:a;User:b"),
+    ConfigDef("allow.everyone.if.no.acl.found", T.BOOLEAN, "false",
+              "allow access to resources that have no ACL at all"),
+    ConfigDef("ssl.keystore.type", T.STRING, "PEM", "only PEM is supported"),
+    ConfigDef("ssl.keystore.location", T.STRING, None,
+              "PEM file with the private key and the certificate chain"),
+    ConfigDef("ssl.keystore.password", T.PASSWORD, None, "unused with PEM keystores"),
+    ConfigDef("ssl.keystore.certificate.chain", T.PASSWORD, None, "certificate chain (PEM)"),
+    ConfigDef("ssl.keystore.key", T.PASSWORD, None, "private key (PEM)"),
+    ConfigDef("ssl.key.password", T.PASSWORD, None, "password of an encrypted private key"),
+    ConfigDef("ssl.certificate.location", T.STRING, None, "certificate chain PEM file"),
+    ConfigDef("ssl.key.location", T.STRING, None, "private key PEM file"),
+    ConfigDef("ssl.truststore.type", T.STRING, "PEM", "only PEM is supported"),
+    ConfigDef("ssl.truststore.location", T.STRING, None,
+              "PEM file of the CAs that sign client certificates"),
+    ConfigDef("ssl.truststore.password", T.PASSWORD, None, "unused with PEM truststores"),
+    ConfigDef("ssl.truststore.certificates", T.PASSWORD, None, "trusted CAs (PEM)"),
+    ConfigDef("ssl.ca.location", T.STRING, None, "alias of ssl.truststore.location"),
+    ConfigDef("ssl.client.auth", T.STRING, "none", "client certificates: none, requested or "
+              "required", (), _one_of("none", "requested", "required")),
+    ConfigDef("ssl.enabled.protocols", T.LIST, "TLSv1.2,TLSv1.3", "TLS versions accepted"),
+    ConfigDef("ssl.cipher.suites", T.LIST, "", "TLS 1.2 cipher suites (OpenSSL names)"),
+]
+_BROKER += _SECURITY
 BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER}
 for _c in _TOPIC:
     for _s in _c.synonyms:
@@ -252,3 +297,16 @@ def broker_synonym_ms(name: str, value: str) -> str:
     if name.endswith(".minutes"):
         return str(int(value) * _MINUTES_MS)
     return value
+
+
+_SENSITIVE_SUFFIXES = ("sasl.jaas.config", ".password", "ssl.keystore.key",
+                       "ssl.keystore.certificate.chain", "ssl.truststore.certificates")
+
+
+def is_sensitive(name: str) -> bool:
+    """Whether a config value is a secret (Kafka's PASSWORD type), listener-prefixed names
+    (`listener.name.sasl_ssl.plain.sasl.jaas.config`) included. Never log or show these."""
+    definition = BROKER_CONFIGS.get(name) or TOPIC_CONFIGS.get(name)
+    if definition is not None and (definition.sensitive or definition.type == T.PASSWORD):
+        return True
+    return name.endswith(_SENSITIVE_SUFFIXES)

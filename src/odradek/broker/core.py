@@ -23,6 +23,8 @@ from ..protocol.records import (
     patch_partition_leader_epoch,
     validate_batches,
 )
+from ..security import authorizer_from_config
+from ..security.scram import ScramCredentials
 from .config_view import DYNAMIC_BROKER_CONFIGS, ConfigView
 from .configs import BROKER_CONFIGS, TOPIC_CONFIGS, ConfigError
 from .settings import BrokerSettings
@@ -30,6 +32,7 @@ from .topics import Partition, Topic, validate_topic_name
 
 log = logging.getLogger("odradek.broker")
 PRODUCER_ID_BLOCK = 1000
+MAX_PARTITIONS_PER_TOPIC = 10000
 
 
 def now_ms() -> int:
@@ -51,8 +54,15 @@ class BrokerCore:
         self.advertised_port = settings.advertised_port or settings.port
         self._pid_next = self._pid_end = 0
         self.recovered_partitions = self._load()
+        # Per-request counters for metrics (odradek.metrics.BrokerStats); None when metrics are
+        # off, so the hot paths pay one `is not None` test.
+        self.stats = None
         self.groups = GroupCoordinator(self.store, self._group_config(),
                                        self._partition_count, lambda: list(self.topics), now_ms)
+        # Security (odradek.security): the ACL authorizer (None: off, everything allowed) and
+        # the SCRAM credentials of SASL users, both persisted in the metadata store.
+        self.authorizer = authorizer_from_config(self.configs.broker_value, self.store)
+        self.scram = ScramCredentials(self.store)
 
     # ------------------------------------------------------------------ startup / shutdown
 
@@ -140,6 +150,7 @@ class BrokerCore:
         if partitions < 1:
             raise KafkaError(ErrorCode.invalid_partitions,
                              "Number of partitions must be larger than 0.")
+        self.check_partition_limit(partitions)
         if replication_factor < 1:
             raise KafkaError(ErrorCode.invalid_replication_factor,
                              "Replication factor must be larger than 0.")
@@ -151,6 +162,14 @@ class BrokerCore:
                 "1 broker(s) are registered.",
             )
         self.validate_topic_configs(configs)
+
+    def check_partition_limit(self, partitions: int) -> None:
+        """Each partition holds open files; a request for millions of them (a typo, or an
+        attacker) would exhaust the broker. Kafka has no such limit; one broker needs one."""
+        if partitions > MAX_PARTITIONS_PER_TOPIC:
+            raise KafkaError(ErrorCode.invalid_partitions,
+                             f"Number of partitions {partitions} is above this broker's limit "
+                             f"of {MAX_PARTITIONS_PER_TOPIC} per topic.")
 
     def validate_topic_configs(self, configs: dict[str, str | None]) -> None:
         for key, value in configs.items():
@@ -217,6 +236,7 @@ class BrokerCore:
         if count == current:
             raise KafkaError(ErrorCode.invalid_partitions,
                              f"Topic already has {current} partitions.")
+        self.check_partition_limit(count)
         if validate_only:
             return
         config = self.configs.log_config(topic.configs)
@@ -330,6 +350,8 @@ class BrokerCore:
         if h.producer_id >= 0:
             partition.producers.update(h, result.base_offset)
         partition.notify_append()
+        if self.stats is not None:  # metrics: bytes/records in, once per batch
+            self.stats.produced(topic.name, h.size, h.records_count)
         return result
 
     def _produce_limits(self, topic: Topic) -> tuple[int, int, int, bool]:

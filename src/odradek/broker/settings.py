@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .configs import BROKER_CONFIGS, ConfigError
+from .configs import BROKER_CONFIGS, ConfigError, is_sensitive
 
 # Options that are odradek's own rather than Kafka broker configs, with their types.
 OWN_OPTIONS: dict[str, type] = {
@@ -37,7 +37,8 @@ class BrokerSettings:
     data_dir: Path = Path("odradek-data")
     advertised_host: str | None = None
     advertised_port: int | None = None
-    properties: dict[str, str] = field(default_factory=dict)
+    # repr=False: values may be secrets (sasl.jaas.config, ssl.key.password, ...).
+    properties: dict[str, str] = field(default_factory=dict, repr=False)
     log_level: str = "INFO"
     # HTTP listeners served on the broker's event loop; None: off. Hosts default to `host`.
     metrics_host: str | None = None
@@ -86,10 +87,15 @@ class BrokerSettings:
                 lines.append(f"# {name} =")
             else:
                 lines.append(f"{name} = {_toml_value(value)}")
+        lines += ["", "# Client commands (odradek topic|group|produce|consume|cluster)",
+                  f'# bootstrap_server = "{self.advertised_host or self.host}:'
+                  f'{self.advertised_port or self.port}"',
+                  '# output = "table"', '# client_id = "odradek-cli"', "# timeout = 30.0"]
         lines += ["", "# Kafka broker configs (server.properties names)"]
         for name in sorted(set(BROKER_CONFIGS) | set(self.properties)):
             if name in self.properties:
-                lines.append(f'"{name}" = {_toml_value(self.properties[name])}')
+                value = "[hidden]" if is_sensitive(name) else self.properties[name]
+                lines.append(f'"{name}" = {_toml_value(value)}')
             else:
                 default = BROKER_CONFIGS[name].default
                 lines.append(f'# "{name}" = {_toml_value(default)}' if default is not None

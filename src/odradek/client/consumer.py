@@ -36,7 +36,7 @@ class Consumer:
     def __init__(self, client: Client, topics: list[str], *, partitions: list[int] | None = None,
                  group: str | None = None, start: str | int = "stored", reset: str = "end",
                  exit_at_end: bool = False, max_wait_ms: int = 500,
-                 commit_interval: float = 1.0) -> None:
+                 commit_interval: float = 1.0, start_timestamp: int | None = None) -> None:
         self.client = client
         self.topics = topics
         self.partitions = partitions
@@ -46,6 +46,7 @@ class Consumer:
         self.exit_at_end = exit_at_end
         self.max_wait_ms = max_wait_ms
         self.commit_interval = commit_interval
+        self.start_timestamp = start_timestamp  # ms: the first record at or after it
         self.positions: dict[TopicPartition, int] = {}
         self.high_watermarks: dict[TopicPartition, int] = {}
         self.member_id = ""
@@ -61,6 +62,8 @@ class Consumer:
     # ------------------------------------------------------------------ positions
 
     async def _resolve_start(self, tps: list[TopicPartition]) -> None:
+        """Where each newly assigned partition starts: the committed offset (start "stored"
+        in a group), else `start_timestamp`, else `start` (or `reset` for "stored")."""
         if not tps:
             return
         start = self.start
@@ -68,13 +71,16 @@ class Consumer:
         if self.group and start == "stored":
             committed = await self.client.committed_offsets(self.group, tps)
         spec: dict[TopicPartition, int] = {}
+        relative: set[TopicPartition] = set()
         for tp in tps:
             if tp in committed:
                 self.positions[tp] = committed[tp]
                 self._committed[tp] = committed[tp]
                 continue
             what = self.reset if start == "stored" else start
-            if what == "beginning":
+            if self.start_timestamp is not None:
+                spec[tp] = self.start_timestamp
+            elif what == "beginning":
                 spec[tp] = EARLIEST
             elif what == "end":
                 spec[tp] = LATEST
@@ -82,17 +88,23 @@ class Consumer:
                 self.positions[tp] = what
             elif isinstance(what, int):
                 spec[tp] = LATEST
+                relative.add(tp)
             else:
                 raise ClientError(f"bad start offset {what!r}")
-        if spec:
-            found = await self.client.list_offsets(spec)
-            earliest = {}
-            if isinstance(start, int) and start < 0:
-                earliest = await self.client.list_offsets({tp: EARLIEST for tp in spec})
-            for tp, (offset, _) in found.items():
-                if isinstance(start, int) and start < 0:
-                    offset = max(offset + start, earliest[tp][0])
-                self.positions[tp] = offset
+        if not spec:
+            return
+        found = await self.client.list_offsets(spec)
+        # No record at or after the timestamp: start at the end.
+        missing = {tp: LATEST for tp, (offset, _) in found.items() if offset < 0}
+        if missing:
+            found.update(await self.client.list_offsets(missing))
+        earliest = {}
+        if relative:
+            earliest = await self.client.list_offsets({tp: EARLIEST for tp in relative})
+        for tp, (offset, _) in found.items():
+            if tp in relative:
+                offset = max(offset + start, earliest[tp][0])
+            self.positions[tp] = offset
 
     # ------------------------------------------------------------------ main loop
 

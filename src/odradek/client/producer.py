@@ -122,9 +122,14 @@ class Producer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def flush(self) -> None:
+    async def send_pending(self) -> None:
+        """Send every partial batch now, without waiting for the answers."""
         for partition in list(self._pending):
             await self._send_batch(partition)
+
+    async def flush(self) -> None:
+        """Send every partial batch and wait until everything sent is acknowledged."""
+        await self.send_pending()
         if self._tasks:
             await asyncio.gather(*list(self._tasks))
         if self._error is not None:

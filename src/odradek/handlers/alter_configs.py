@@ -4,15 +4,18 @@
 * v2: flexible
 
 Replaces the whole set of overrides of a topic (or of the broker's dynamic defaults) with the
-given configs; validate_only checks without applying.
+given configs; validate_only checks without applying. With an authorizer: ALTER_CONFIGS on the
+topic (TOPIC_AUTHORIZATION_FAILED) or on the cluster (CLUSTER_AUTHORIZATION_FAILED), also for
+IncrementalAlterConfigs.
 """
 
 from __future__ import annotations
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
+from ..security.acl import Op
 from .context import RequestContext
-from .describe_configs import BROKER, TOPIC, check_broker_name
+from .describe_configs import BROKER, TOPIC, check_broker_name, check_config_access
 from .registry import handler
 
 
@@ -32,6 +35,7 @@ def apply_configs(ctx: RequestContext, res, change, validate_only: bool) -> dict
     result = {"error_code": ErrorCode.none, "error_message": None,
               "resource_type": res.resource_type, "resource_name": res.resource_name}
     try:
+        check_config_access(ctx, Op.ALTER_CONFIGS, res.resource_type, res.resource_name)
         if res.resource_type == TOPIC:
             topic = broker.topics.get(res.resource_name)
             if topic is None:

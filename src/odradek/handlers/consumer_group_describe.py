@@ -2,6 +2,9 @@
 
 * v1: member_type (1 = consumer protocol member; classic members in consumer groups are not
   supported here)
+
+With an authorizer: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED); authorized
+operations from the ACLs.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from ..groups.consumer_group import ConsumerGroup
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -18,8 +22,20 @@ _NOT_REQUESTED = -2147483648
 
 @handler(ApiKey.CONSUMER_GROUP_DESCRIBE, versions=(0, 1))
 def handle_consumer_group_describe(ctx: RequestContext, request):
-    ops = _GROUP_OPS if request.include_authorized_operations else _NOT_REQUESTED
-    return ctx.response(groups=[_describe(ctx, g, ops) for g in request.group_ids])
+    groups = []
+    for group_id in request.group_ids:
+        if not ctx.authorize(Op.DESCRIBE, Res.GROUP, group_id):
+            groups.append({"error_code": ErrorCode.group_authorization_failed,
+                           "error_message": None, "group_id": group_id, "group_state": "",
+                           "group_epoch": -1, "assignment_epoch": -1, "assignor_name": "",
+                           "members": [], "authorized_operations": _NOT_REQUESTED})
+            continue
+        ops = _NOT_REQUESTED
+        if request.include_authorized_operations:
+            ops = (_GROUP_OPS if ctx.broker.authorizer is None
+                   else ctx.authorized_operations(Res.GROUP, group_id))
+        groups.append(_describe(ctx, group_id, ops))
+    return ctx.response(groups=groups)
 
 
 def _describe(ctx: RequestContext, group_id: str, ops: int) -> dict:

@@ -6,6 +6,8 @@
 
 The broker computes the assignment (assignors "uniform" and "range"); see
 groups/consumer_group.py for how members converge on it.
+
+With an authorizer: READ on the group (GROUP_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ..groups.consumer_group import ConsumerGroupError
 from ..protocol.api_keys import ApiKey
 from ..protocol.build import millis
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -32,6 +35,8 @@ def handle_consumer_group_heartbeat(ctx: RequestContext, request):
     try:
         if not request.group_id:
             raise ConsumerGroupError(ErrorCode.invalid_request, "GroupId can't be empty.")
+        if not ctx.authorize(Op.READ, Res.GROUP, request.group_id):
+            raise ConsumerGroupError(ErrorCode.group_authorization_failed)
         group = coordinator.consumer_group(request.group_id, create=request.member_epoch == 0)
         if group is None:
             raise ConsumerGroupError(ErrorCode.unknown_member_id)

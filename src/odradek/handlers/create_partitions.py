@@ -6,12 +6,15 @@
 
 Only growing is allowed (INVALID_PARTITIONS otherwise, as Kafka). Manual assignments must name
 this broker only.
+
+With an authorizer: ALTER on each topic (TOPIC_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -27,6 +30,9 @@ def handle_create_partitions(ctx: RequestContext, request):
             if t.name in seen:
                 raise KafkaError(ErrorCode.invalid_request, "Duplicate topic in request.")
             seen.add(t.name)
+            if not ctx.authorize(Op.ALTER, Res.TOPIC, t.name):
+                raise KafkaError(ErrorCode.topic_authorization_failed,
+                                 "The topic authorization is failed.")
             for a in t.assignments or ():
                 if list(a.broker_ids) != [broker.node_id]:
                     raise KafkaError(ErrorCode.invalid_replica_assignment,

@@ -6,7 +6,9 @@
 * v7: topic_id in the response
 
 Replication factor above 1 fails with INVALID_REPLICATION_FACTOR: this is a single broker.
-Manual assignments must name this broker only.
+Manual assignments must name this broker only. With an authorizer: CREATE on the cluster or
+on the topic (TOPIC_AUTHORIZATION_FAILED), and DESCRIBE_CONFIGS on the topic for its configs
+(topic_config_error_code otherwise).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import Counter
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .describe_configs import describe_entries
 from .registry import handler
@@ -24,6 +27,7 @@ from .registry import handler
 def handle_create_topics(ctx: RequestContext, request):
     broker = ctx.broker
     counts = Counter(t.name for t in request.topics)
+    cluster_create = ctx.authorize(Op.CREATE, Res.CLUSTER)
     results = []
     for t in request.topics:
         result = {"name": t.name, "topic_id": None, "error_code": ErrorCode.none,
@@ -34,6 +38,9 @@ def handle_create_topics(ctx: RequestContext, request):
                 raise KafkaError(ErrorCode.invalid_request,
                                  f"Create topics request from client contains duplicate topic "
                                  f"name: {t.name}")
+            if not cluster_create and not ctx.authorize(Op.CREATE, Res.TOPIC, t.name):
+                raise KafkaError(ErrorCode.topic_authorization_failed,
+                                 "Authorization failed.")
             partitions, replication = _layout(ctx, t)
             configs = {c.name: c.value for c in t.configs}
             if request.validate_only:
@@ -45,6 +52,11 @@ def handle_create_topics(ctx: RequestContext, request):
                 topic_configs = topic.configs
             result["num_partitions"] = partitions
             result["replication_factor"] = replication
+            if not ctx.authorize(Op.DESCRIBE_CONFIGS, Res.TOPIC, t.name):
+                result["topic_config_error_code"] = int(ErrorCode.topic_authorization_failed)
+                result["configs"] = None
+                results.append(result)
+                continue
             result["configs"] = [
                 {"name": e["name"], "value": e["value"], "read_only": e["read_only"],
                  "config_source": e["config_source"], "is_sensitive": e["is_sensitive"]}

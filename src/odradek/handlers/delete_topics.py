@@ -6,12 +6,16 @@
 * v6: topics by name or by topic id
 
 Fails with TOPIC_DELETION_DISABLED when `delete.topic.enable` is false.
+
+With an authorizer: DELETE on each topic, and DESCRIBE to name it by id
+(TOPIC_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -33,7 +37,11 @@ def handle_delete_topics(ctx: RequestContext, request):
                 if topic is None:
                     raise KafkaError(ErrorCode.unknown_topic_id, "This server does not host "
                                      "this topic ID.")
+                if not ctx.authorize(Op.DESCRIBE, Res.TOPIC, topic.name):
+                    raise KafkaError(ErrorCode.topic_authorization_failed)
                 name = result["name"] = topic.name
+            if not ctx.authorize(Op.DELETE, Res.TOPIC, name):
+                raise KafkaError(ErrorCode.topic_authorization_failed)
             deleted = broker.delete_topic(name)
             result["topic_id"] = deleted.topic_id
         except KafkaError as exc:

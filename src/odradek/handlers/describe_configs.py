@@ -6,7 +6,9 @@
 
 Topic (2) and broker (4) resources. Values, sources and synonyms follow Kafka's layering: topic
 override > dynamic broker default > static broker config > default. Sensitive values are
-never returned.
+never returned (null, as Kafka's PASSWORD configs). With an authorizer: DESCRIBE_CONFIGS on
+the topic (TOPIC_AUTHORIZATION_FAILED) or on the cluster for the broker
+(CLUSTER_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..broker.config_view import ConfigEntry
 from ..broker.configs import ConfigType
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -31,6 +34,7 @@ def handle_describe_configs(ctx: RequestContext, request):
                   "resource_type": res.resource_type, "resource_name": res.resource_name,
                   "configs": []}
         try:
+            check_config_access(ctx, Op.DESCRIBE_CONFIGS, res.resource_type, res.resource_name)
             entries = resource_entries(ctx, res.resource_type, res.resource_name)
             if res.configuration_keys is not None:
                 keys = set(res.configuration_keys)
@@ -54,6 +58,15 @@ def resource_entries(ctx: RequestContext, resource_type: int, name: str) -> list
         check_broker_name(ctx, name)
         return broker.configs.broker_entries()
     raise KafkaError(ErrorCode.invalid_request, f"Unsupported resource type {resource_type}")
+
+
+def check_config_access(ctx: RequestContext, operation: int, resource_type: int,
+                        name: str) -> None:
+    """DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster for broker configs."""
+    if resource_type == TOPIC and not ctx.authorize(operation, Res.TOPIC, name):
+        raise KafkaError(ErrorCode.topic_authorization_failed, "Authorization failed.")
+    if resource_type == BROKER and not ctx.authorize(operation, Res.CLUSTER):
+        raise KafkaError(ErrorCode.cluster_authorization_failed, "Authorization failed.")
 
 
 def check_broker_name(ctx: RequestContext, name: str) -> None:

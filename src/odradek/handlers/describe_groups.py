@@ -8,6 +8,9 @@
 
 Describes classic groups; a KIP-848 consumer group is described by ConsumerGroupDescribe
 (here: GROUP_ID_NOT_FOUND, "not a classic group", as Kafka answers).
+
+With an authorizer: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED); authorized
+operations from the ACLs.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from ..groups.classic import ClassicGroup
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -24,9 +28,21 @@ _NOT_REQUESTED = -2147483648
 
 @handler(ApiKey.DESCRIBE_GROUPS, versions=(0, 6))
 def handle_describe_groups(ctx: RequestContext, request):
-    ops = _GROUP_OPS if getattr(request, "include_authorized_operations", False) else (
-        _NOT_REQUESTED)
-    return ctx.response(groups=[_describe(ctx, group_id, ops) for group_id in request.groups])
+    wants_ops = getattr(request, "include_authorized_operations", False)
+    groups = []
+    for group_id in request.groups:
+        if not ctx.authorize(Op.DESCRIBE, Res.GROUP, group_id):
+            groups.append({"group_id": group_id, "error_code": ErrorCode.group_authorization_failed,
+                           "error_message": None, "group_state": "", "protocol_type": "",
+                           "protocol_data": "", "members": [],
+                           "authorized_operations": _NOT_REQUESTED})
+            continue
+        ops = _NOT_REQUESTED
+        if wants_ops:
+            ops = (_GROUP_OPS if ctx.broker.authorizer is None
+                   else ctx.authorized_operations(Res.GROUP, group_id))
+        groups.append(_describe(ctx, group_id, ops))
+    return ctx.response(groups=groups)
 
 
 def _describe(ctx: RequestContext, group_id: str, ops: int) -> dict:

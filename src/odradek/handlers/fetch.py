@@ -14,6 +14,9 @@
 Long poll: when less than min_bytes is available the request parks on the partitions' waiter
 lists and is answered as soon as an append arrives with enough data (or at max_wait_ms), not
 when the timer expires. Records go out as file slices, sent with sendfile by the server.
+
+With an authorizer each topic needs READ: partitions of other topics get
+TOPIC_AUTHORIZATION_FAILED and no records.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from ..protocol.api_keys import ApiKey
 from ..protocol.build import millis
 from ..protocol.errors import ErrorCode
 from ..protocol.fetch import FetchPartitionResponse, encode_fetch_response
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
 _READ_COMMITTED = 1
+DENIED = object()  # stands for a partition of a topic the principal may not READ
 
 
 @handler(ApiKey.FETCH, versions=(4, 18))
@@ -41,7 +46,7 @@ def handle_fetch(ctx: RequestContext, request):
     responses, available, errored = _read(wanted, request)
     max_wait = millis(request.max_wait)
     if available >= request.min_bytes or max_wait <= 0 or errored or not wanted:
-        return _encode(version, wanted, responses)
+        return _encode(version, wanted, responses, ctx.broker.stats)
     return _long_poll(ctx, request, wanted, max_wait)
 
 
@@ -53,7 +58,7 @@ async def _long_poll(ctx: RequestContext, request, wanted, max_wait: int):
         if remaining > 0:
             woken = loop.create_future()
             for _, _, partition, _ in wanted:
-                if partition is not None:
+                if isinstance(partition, Partition):
                     partition.waiters.append(woken)
             try:
                 await asyncio.wait_for(woken, remaining)
@@ -61,20 +66,25 @@ async def _long_poll(ctx: RequestContext, request, wanted, max_wait: int):
                 pass
         responses, available, errored = _read(wanted, request)
         if available >= request.min_bytes or errored or loop.time() >= deadline:
-            return _encode(ctx.version, wanted, responses)
+            return _encode(ctx.version, wanted, responses, ctx.broker.stats)
 
 
 def _resolve(ctx: RequestContext, request) -> list:
-    """(topic key for the response, partition index, Partition or None, request partition)."""
+    """(topic key for the response, partition index, Partition or None or DENIED, request
+    partition)."""
     broker = ctx.broker
     wanted = []
     for t in request.topics:
         topic_id = getattr(t, "topic_id", None)
         topic = broker.topics_by_id.get(topic_id) if topic_id else broker.topics.get(t.topic)
         key = (None if topic_id else t.topic, topic_id)
+        name = topic.name if topic is not None else t.topic
+        denied = bool(name) and not ctx.authorize(Op.READ, Res.TOPIC, name)
         for p in t.partitions:
             partition = None
-            if topic is not None and 0 <= p.partition < len(topic.partitions):
+            if denied:
+                partition = DENIED
+            elif topic is not None and 0 <= p.partition < len(topic.partitions):
                 partition = topic.partitions[p.partition]
             wanted.append((key, p.partition, partition, p))
     return wanted
@@ -88,6 +98,10 @@ def _read(wanted: list, request) -> tuple[list[FetchPartitionResponse], int, boo
     errored = False
     out = []
     for key, index, partition, req in wanted:
+        if partition is DENIED:  # no READ on the topic: an error, never data
+            out.append(FetchPartitionResponse(index, ErrorCode.topic_authorization_failed))
+            errored = True
+            continue
         if partition is None or partition.deleted:
             code = (ErrorCode.unknown_topic_id if key[1] is not None
                     else ErrorCode.unknown_topic_or_partition)
@@ -131,7 +145,12 @@ def _read_partition(partition: Partition, req, remaining: int, min_one: bool,
     return r
 
 
-def _encode(version: int, wanted: list, responses: list[FetchPartitionResponse]) -> list:
+def _encode(version: int, wanted: list, responses: list[FetchPartitionResponse],
+            stats=None) -> list:
+    if stats is not None:  # metrics: bytes out per topic, once per partition response
+        for (_, _, partition, _), response in zip(wanted, responses, strict=True):
+            if response.records and partition is not None:
+                stats.fetched(partition.topic.name, len(response.records))
     topics: list = []
     last_key = None
     for (key, _, _, _), response in zip(wanted, responses, strict=True):

@@ -9,6 +9,9 @@
 Transactional producers (transactional_id set) are not supported yet: they get
 TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients treat as fatal with a clear message,
 rather than a retriable error they would loop on.
+
+With an authorizer, an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on
+at least one topic (CLUSTER_AUTHORIZATION_FAILED), as in Kafka.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -30,6 +34,11 @@ def handle_init_producer_id(ctx: RequestContext, request):
                     ctx.header.client_id, request.transactional_id)
         return ctx.response(error_code=ErrorCode.transactional_id_authorization_failed,
                             producer_id=-1, producer_epoch=-1, ongoing_txn_producer_id=-1,
+                            ongoing_txn_producer_epoch=-1)
+    if not ctx.authorize(Op.IDEMPOTENT_WRITE, Res.CLUSTER) and not ctx.authorize_any(
+            Op.WRITE, Res.TOPIC):
+        return ctx.response(error_code=ErrorCode.cluster_authorization_failed, producer_id=-1,
+                            producer_epoch=-1, ongoing_txn_producer_id=-1,
                             ongoing_txn_producer_epoch=-1)
     return ctx.response(error_code=ErrorCode.none, producer_id=ctx.broker.next_producer_id(),
                         producer_epoch=0, ongoing_txn_producer_id=-1,

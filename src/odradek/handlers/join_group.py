@@ -10,6 +10,8 @@
 * v9: skip_assignment, for a static leader rejoining a stable group (KIP-814)
 
 The response waits until the rebalance completes; see groups/classic.py.
+
+With an authorizer: READ on the group (GROUP_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..groups.classic import GroupError
 from ..protocol.api_keys import ApiKey
 from ..protocol.build import millis
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -34,6 +37,8 @@ def handle_join_group(ctx: RequestContext, request):
     member_id = request.member_id
     if not request.group_id:
         return _error(ctx, ErrorCode.invalid_group_id, member_id)
+    if not ctx.authorize(Op.READ, Res.GROUP, request.group_id):
+        return _error(ctx, ErrorCode.group_authorization_failed, member_id)
     if not config.min_session_timeout_ms <= session <= config.max_session_timeout_ms:
         return _error(ctx, ErrorCode.invalid_session_timeout, member_id)
     try:

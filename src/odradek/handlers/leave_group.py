@@ -4,6 +4,8 @@
 * v3: several members per request (KIP-345), each with its own result
 * v4: flexible
 * v5: reason (logged)
+
+With an authorizer: READ on the group (GROUP_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -20,6 +23,8 @@ log = logging.getLogger("odradek.groups")
 
 @handler(ApiKey.LEAVE_GROUP, versions=(0, 5))
 def handle_leave_group(ctx: RequestContext, request):
+    if not ctx.authorize(Op.READ, Res.GROUP, request.group_id):
+        return ctx.response(error_code=ErrorCode.group_authorization_failed, members=[])
     group = ctx.broker.groups.classic_group_or_none(request.group_id)
     if ctx.version < 3:
         code = (group.leave(request.member_id, None) if group is not None

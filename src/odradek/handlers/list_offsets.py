@@ -9,12 +9,15 @@
 * v9: -5 = latest tiered offset (no tiered storage: not found, -1)
 * v10: timeout (nothing to wait for here)
 * v11: -6 = earliest pending upload (no tiered storage: not found, -1)
+
+With an authorizer: DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -26,8 +29,11 @@ def handle_list_offsets(ctx: RequestContext, request):
     topics = []
     for t in request.topics:
         partitions = []
+        allowed = ctx.authorize(Op.DESCRIBE, Res.TOPIC, t.name)
         for p in t.partitions:
             try:
+                if not allowed:
+                    raise KafkaError(ErrorCode.topic_authorization_failed)
                 offset, timestamp, epoch = _lookup(ctx, t.name, p)
                 code = ErrorCode.none
             except KafkaError as exc:

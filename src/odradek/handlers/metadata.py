@@ -8,12 +8,17 @@
   `auto.create.topics.enable` are true; before v4 always allowed)
 * v5: offline_replicas
 * v7: leader_epoch
-* v8: topic / cluster authorized operations (all allowed: there is no authorizer yet)
+* v8: topic / cluster authorized operations (from the ACL authorizer; all without one)
 * v9: flexible
 * v10: topic ids
 * v11: cluster authorized operations removed (DescribeCluster has them)
 * v12: topics may be looked up by id only (name null)
 * v13: top-level error_code (REBOOTSTRAP_REQUIRED; never set here)
+
+Authorization as Kafka: DESCRIBE on a topic to see it (topics the principal may not describe
+are left out of an all-topics answer, and get TOPIC_AUTHORIZATION_FAILED when named); auto
+creation needs CREATE on the cluster or on the topic (else TOPIC_AUTHORIZATION_FAILED). The
+broker's address is the one advertised for the listener the request came in on.
 
 The response is encoded by the hand-written `protocol.metadata` encoder (kio's writer takes
 ~11 ms for 100 topics).
@@ -24,6 +29,7 @@ from __future__ import annotations
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
 from ..protocol.metadata import MetadataPartition, MetadataTopic, encode_metadata_response
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -40,24 +46,61 @@ def handle_metadata(ctx: RequestContext, request) -> bytes:
     include_topic_ops = getattr(request, "include_topic_authorized_operations", False)
     allow_auto = getattr(request, "allow_auto_topic_creation", True) and broker.broker_bool(
         "auto.create.topics.enable")
-    if request.topics is None or (version == 0 and not request.topics):
+    all_topics = request.topics is None or (version == 0 and not request.topics)
+    if all_topics:
         wanted = [(t.name, None) for t in broker.topics.values()]
     else:
         wanted = [(t.name, getattr(t, "topic_id", None)) for t in request.topics]
     topics = []
     for name, topic_id in wanted:
-        topics.append(_describe(broker, name, topic_id, allow_auto,
-                                _TOPIC_OPS if include_topic_ops else _NOT_REQUESTED))
-    cluster_ops = (_CLUSTER_OPS if getattr(request, "include_cluster_authorized_operations",
-                                           False) else _NOT_REQUESTED)
+        denied = _denied(ctx, name, topic_id, allow_auto)
+        if denied is not None:
+            if not all_topics:  # an all-topics answer leaves them out
+                topics.append(denied)
+            continue
+        ops = _NOT_REQUESTED
+        if include_topic_ops:
+            ops = (_TOPIC_OPS if broker.authorizer is None
+                   else ctx.authorized_operations(Res.TOPIC, name or _name_of(broker, topic_id)))
+        topics.append(_describe(broker, name, topic_id, allow_auto, ops))
+    cluster_ops = _NOT_REQUESTED
+    if getattr(request, "include_cluster_authorized_operations", False):
+        cluster_ops = (ctx.authorized_operations(Res.CLUSTER)
+                       if ctx.authorize(Op.DESCRIBE, Res.CLUSTER) else 0)
+    host, port = ctx.endpoint
     return encode_metadata_response(
         version,
-        brokers=[(broker.node_id, broker.advertised_host, broker.advertised_port, None)],
+        brokers=[(broker.node_id, host, port, None)],
         cluster_id=broker.cluster_id,
         controller_id=broker.node_id,
         topics=topics,
         cluster_authorized_operations=cluster_ops,
     )
+
+
+def _name_of(broker, topic_id) -> str:
+    topic = broker.topics_by_id.get(topic_id)
+    return topic.name if topic is not None else ""
+
+
+def _denied(ctx: RequestContext, name, topic_id, allow_auto: bool) -> MetadataTopic | None:
+    """TOPIC_AUTHORIZATION_FAILED for a topic the principal may not describe, or may not
+    auto-create; None when allowed (or when there is no authorizer)."""
+    broker = ctx.broker
+    if broker.authorizer is None:
+        return None
+    if not name and topic_id is not None:  # by id: ids are not secret (Kafka)
+        name = _name_of(broker, topic_id)
+        if name and not ctx.authorize(Op.DESCRIBE, Res.TOPIC, name):
+            return MetadataTopic(name=None, topic_id=topic_id,
+                                 error_code=ErrorCode.topic_authorization_failed)
+        return None
+    if not ctx.authorize(Op.DESCRIBE, Res.TOPIC, name):
+        return MetadataTopic(name=name, error_code=ErrorCode.topic_authorization_failed)
+    if (allow_auto and name not in broker.topics and not ctx.authorize(Op.CREATE, Res.CLUSTER)
+            and not ctx.authorize(Op.CREATE, Res.TOPIC, name)):
+        return MetadataTopic(name=name, error_code=ErrorCode.topic_authorization_failed)
+    return None
 
 
 def _describe(broker, name, topic_id, allow_auto: bool, ops: int) -> MetadataTopic:

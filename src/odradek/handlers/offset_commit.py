@@ -11,6 +11,9 @@
 Group members are checked (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS);
 generation -1 with no member id is a consumer that assigns partitions itself ("simple" group),
 allowed while the group has no members. Offsets are written through to the metadata store.
+
+With an authorizer: READ on the group (GROUP_AUTHORIZATION_FAILED for every partition) and
+READ on each topic (TOPIC_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..groups.consumer_group import ConsumerGroupError
 from ..meta.store import CommittedOffset
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -31,6 +35,8 @@ def handle_offset_commit(ctx: RequestContext, request):
     group_error = ErrorCode.none
     if not request.group_id:
         group_error = ErrorCode.invalid_group_id
+    elif not ctx.authorize(Op.READ, Res.GROUP, request.group_id):
+        group_error = ErrorCode.group_authorization_failed
     else:
         try:
             coordinator.validate_commit(request.group_id, request.member_id,
@@ -44,12 +50,16 @@ def handle_offset_commit(ctx: RequestContext, request):
     for t in request.topics:
         topic_id = getattr(t, "topic_id", None)
         topic = broker.topics_by_id.get(topic_id) if topic_id else broker.topics.get(t.name)
+        name = topic.name if topic is not None else getattr(t, "name", None)
+        denied = bool(name) and not ctx.authorize(Op.READ, Res.TOPIC, name)
         partitions = []
         for p in t.partitions:
             code = group_error
             if code == ErrorCode.none:
                 metadata = p.committed_metadata
-                if topic is None:
+                if denied:
+                    code = ErrorCode.topic_authorization_failed
+                elif topic is None:
                     code = (ErrorCode.unknown_topic_id if topic_id
                             else ErrorCode.unknown_topic_or_partition)
                 elif not 0 <= p.partition_index < len(topic.partitions):

@@ -10,6 +10,9 @@
 * v10: topics by id
 
 A partition without a committed offset answers -1 (and no error), as Kafka.
+
+With an authorizer: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) and on each topic
+(named topics: TOPIC_AUTHORIZATION_FAILED; all topics: the others are left out).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from ..groups.consumer_group import ConsumerGroup, ConsumerGroupError
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
@@ -37,6 +41,8 @@ def handle_offset_fetch(ctx: RequestContext, request):
 def _fetch(ctx: RequestContext, group_id: str, wanted, member_id, member_epoch):
     coordinator = ctx.broker.groups
     broker = ctx.broker
+    if not ctx.authorize(Op.DESCRIBE, Res.GROUP, group_id):
+        return _denied_group(ctx, wanted), ErrorCode.group_authorization_failed
     group = coordinator.groups.get(group_id)
     if member_id and isinstance(group, ConsumerGroup):
         try:
@@ -49,6 +55,9 @@ def _fetch(ctx: RequestContext, group_id: str, wanted, member_id, member_epoch):
         requested: dict[str, list[int]] = {}
         for (topic, partition) in sorted(committed):
             requested.setdefault(topic, []).append(partition)
+        # Offsets of topics the principal may not describe are left out (Kafka).
+        requested = {t: ps for t, ps in requested.items()
+                     if ctx.authorize(Op.DESCRIBE, Res.TOPIC, t)}
         names = {t: broker.topics[t].topic_id if t in broker.topics else None
                  for t in requested}
     else:
@@ -65,12 +74,24 @@ def _fetch(ctx: RequestContext, group_id: str, wanted, member_id, member_epoch):
     topics = []
     for name, partitions in requested.items():
         parts = []
+        allowed = wanted is None or ctx.authorize(Op.DESCRIBE, Res.TOPIC, name)
         for index in partitions:
-            o = committed.get((name, index))
+            o = committed.get((name, index)) if allowed else None
             parts.append({"partition_index": index,
                           "committed_offset": o.offset if o else -1,
                           "committed_leader_epoch": o.leader_epoch if o else -1,
                           "metadata": (o.metadata if o else "") or "",
-                          "error_code": ErrorCode.none})
+                          "error_code": ErrorCode.none if allowed
+                          else ErrorCode.topic_authorization_failed})
         topics.append({"name": name, "topic_id": names.get(name), "partitions": parts})
     return topics, ErrorCode.none
+
+
+def _denied_group(ctx: RequestContext, wanted) -> list:
+    """GROUP_AUTHORIZATION_FAILED: before v2 the error is only in the partitions."""
+    if ctx.version >= 2 or not wanted:
+        return []
+    return [{"name": t.name, "partitions": [
+        {"partition_index": i, "committed_offset": -1, "committed_leader_epoch": -1,
+         "metadata": "", "error_code": ErrorCode.group_authorization_failed}
+        for i in t.partition_indexes]} for t in wanted]

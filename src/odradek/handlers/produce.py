@@ -13,7 +13,8 @@
 acks=0 gets no response; if any partition fails, the connection is closed instead, which is
 how Kafka tells an acks=0 producer that something went wrong. acks=-1 (all) equals acks=1 on
 a single node. Idempotent producers are deduplicated per partition (see
-broker/producer_state.py); transactions are not supported yet.
+broker/producer_state.py); transactions are not supported yet. With an authorizer, each topic
+needs WRITE (else TOPIC_AUTHORIZATION_FAILED for its partitions, nothing written).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..protocol.produce import (
     decode_produce_request,
     encode_produce_response,
 )
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .dispatch import CloseConnection
 from .registry import handler
@@ -44,11 +46,15 @@ def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
     results = []
     for t in request.topics:
         topic = broker.topics_by_id.get(t.topic_id) if t.topic_id else broker.topics.get(t.name)
+        name = topic.name if topic is not None else t.name
+        denied = bool(name) and not ctx.authorize(Op.WRITE, Res.TOPIC, name)
         responses = []
         for p in t.partitions:
             r = ProducePartitionResponse(index=p.index)
             if bad_acks:
                 r.error_code = ErrorCode.invalid_required_acks
+            elif denied:  # before existence, so that names of hidden topics do not leak
+                r.error_code = ErrorCode.topic_authorization_failed
             elif topic is None:
                 r.error_code = (ErrorCode.unknown_topic_id if t.topic_id
                                 else ErrorCode.unknown_topic_or_partition)

@@ -7,18 +7,24 @@
 
 The leader's request carries every member's assignment; each member's request returns its own
 once the leader's has arrived.
+
+With an authorizer: READ on the group (GROUP_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
+from ..security.acl import Op, Res
 from .context import RequestContext
 from .registry import handler
 
 
 @handler(ApiKey.SYNC_GROUP, versions=(0, 5))
 def handle_sync_group(ctx: RequestContext, request):
+    if not ctx.authorize(Op.READ, Res.GROUP, request.group_id):
+        return ctx.response(error_code=ErrorCode.group_authorization_failed, protocol_type=None,
+                            protocol_name=None, assignment=b"")
     group = ctx.broker.groups.classic_group_or_none(request.group_id)
     if group is None:
         return ctx.response(error_code=ErrorCode.unknown_member_id, protocol_type=None,

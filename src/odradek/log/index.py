@@ -45,6 +45,11 @@ class _Index:
     def __len__(self) -> int:
         return len(self._keys)
 
+    @property
+    def uncommitted(self) -> int:
+        """Entries added since the last `commit()` (in memory only)."""
+        return len(self._keys) - self._persisted
+
     # ----------------------------------------------------------------- file
 
     def load(self) -> None:

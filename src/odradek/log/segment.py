@@ -6,15 +6,17 @@ only ever reads their 61-byte headers, except to answer "first record with times
 
 The active (last) segment holds an ``O_APPEND`` descriptor for writing; every segment holds a
 read-only `SegmentFile` for lookups, reads and sendfile. Sizes, offsets and the max timestamp
-are tracked in Python, so an append costs one ``write`` (plus one per index when an index entry
-is due) and no ``fstat``.
+are tracked in Python, so an append costs one ``write`` and no ``fstat``; index entries are
+written every INDEX_COMMIT_ENTRIES of them, and disk space is reserved ahead in chunks
+(prealloc.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from odradek.protocol.records import (
@@ -29,6 +31,7 @@ from odradek.protocol.records import (
 from .errors import CorruptIndexError, LogError
 from .file_slice import FileSlice, SegmentFile
 from .index import OffsetIndex, TimeIndex
+from .prealloc import Reservation
 from .scan import read_header, scan_batches
 
 logger = logging.getLogger("odradek.log")
@@ -36,6 +39,13 @@ logger = logging.getLogger("odradek.log")
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
+# Index entries are written in groups of this many (and at every flush, roll and close), not
+# one system call per append. Entries not yet written are only a shorter index: recovery
+# re-adds them from the log tail after the last written one (a few MiB of batches at most).
+INDEX_COMMIT_ENTRIES = 32
+# Called with the seconds each segment fsync took (odradek.metrics registers one while metrics
+# are on; process-wide). Empty: nothing measured.
+fsync_observers: list[Callable[[float], None]] = []
 
 
 def segment_path(directory: Path, base_offset: int, suffix: str) -> Path:
@@ -72,6 +82,7 @@ class LogSegment:
         self._rolling_timestamp: int | None = None  # first batch's max timestamp, lazily read
         self._file: SegmentFile | None = None
         self._wfd = -1
+        self._space: Reservation | None = None  # disk space reserved ahead (active segment)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -84,6 +95,7 @@ class LogSegment:
         # O_TRUNC: a stray file at an offset >= the log end cannot hold data the log owns.
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC
         seg._wfd = os.open(seg.log_path, flags, 0o644)
+        seg._space = Reservation(seg._wfd, 0)
         seg._file = SegmentFile(seg.log_path, "rb")
         seg.offset_index.reset()
         seg.time_index.reset()
@@ -111,6 +123,9 @@ class LogSegment:
         recover_segment(seg, active=active)
         if active:
             seg._wfd = os.open(seg.log_path, os.O_WRONLY | os.O_APPEND)
+            # Space reserved past the end before a crash: give it back (same size, no data).
+            os.ftruncate(seg._wfd, seg.size)
+            seg._space = Reservation(seg._wfd, seg.size)
         else:
             seg.offset_index.close()
             seg.time_index.close()
@@ -140,13 +155,17 @@ class LogSegment:
         self._ensure_indexes()
         if self._wfd < 0:
             self._wfd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND)
+            self._space = Reservation(self._wfd, self.size)
 
     def flush(self) -> None:
         """fsync the log file and both indexes."""
+        started = time.perf_counter()
         os.fsync(self.fileno())
         if self.offset_index.loaded:
             self.offset_index.flush()
             self.time_index.flush()
+        for observe in fsync_observers:
+            observe(time.perf_counter() - started)
 
     def close(self) -> None:
         """Close the files; the active segment is sealed first (max timestamp entry, fsync)."""
@@ -167,6 +186,9 @@ class LogSegment:
 
     def _close_writers(self) -> None:
         if self._wfd >= 0:
+            if self._space is not None:
+                self._space.release(self.size)
+                self._space = None
             os.close(self._wfd)
             self._wfd = -1
         self.offset_index.close()
@@ -227,13 +249,18 @@ class LogSegment:
             oidx.truncate_entries(n_offset_entries)
             tidx.truncate_entries(n_time_entries)
             raise ValueError(f"batch headers cover {pos} bytes of a {len(view)}-byte buffer")
+        space = self._space
         try:
+            if space is not None and start + pos > space.end:
+                space.ensure(start + pos)
             _write_all(self._wfd, view)
         except BaseException:
             # Leave the segment as it was: no index entry may point at unwritten bytes.
             oidx.truncate_entries(n_offset_entries)
             tidx.truncate_entries(n_time_entries)
             os.ftruncate(self._wfd, start)
+            if space is not None:
+                space.end = start  # the truncation freed what was reserved past `start`
             raise
         if start == 0:
             self._rolling_timestamp = now_ms if log_append_time else headers[0].max_timestamp
@@ -243,7 +270,7 @@ class LogSegment:
         self.offset_of_max_timestamp = max_ts_offset
         self.bytes_since_index_entry = since
         self.last_modified_ms = now_ms
-        if len(oidx) != n_offset_entries:
+        if oidx.uncommitted >= INDEX_COMMIT_ENTRIES:
             oidx.commit()
             tidx.commit()
         return offset
@@ -390,6 +417,8 @@ class LogSegment:
         """Cut the .log file at `position` (indexes are the caller's business)."""
         if self._wfd >= 0:
             os.ftruncate(self._wfd, position)
+            if self._space is not None:
+                self._space.end = position  # freed past `position` too
         else:
             os.truncate(self.log_path, position)
         self.size = position

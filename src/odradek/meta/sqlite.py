@@ -46,6 +46,26 @@ CREATE TABLE IF NOT EXISTS producer_snapshots (
     snapshot TEXT NOT NULL,
     PRIMARY KEY (topic, partition)
 );
+CREATE TABLE IF NOT EXISTS acls (
+    resource_type INTEGER NOT NULL,
+    resource_name TEXT NOT NULL,
+    pattern_type INTEGER NOT NULL,
+    principal TEXT NOT NULL,
+    host TEXT NOT NULL,
+    operation INTEGER NOT NULL,
+    permission_type INTEGER NOT NULL,
+    PRIMARY KEY (resource_type, resource_name, pattern_type, principal, host, operation,
+                 permission_type)
+);
+CREATE TABLE IF NOT EXISTS scram_credentials (
+    user_name TEXT NOT NULL,
+    mechanism TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    stored_key BLOB NOT NULL,
+    server_key BLOB NOT NULL,
+    iterations INTEGER NOT NULL,
+    PRIMARY KEY (user_name, mechanism)
+);
 """
 
 
@@ -167,5 +187,57 @@ class SqliteMetadataStore:
                     "DELETE FROM committed_offsets WHERE group_id=? AND topic=? AND partition=?",
                     [(group, t, p) for t, p in partitions])
 
+    def acls(self) -> list:
+        from ..security.acl import (
+            AclBinding,
+            AclOperation,
+            AclPermissionType,
+            PatternType,
+            ResourceType,
+        )
+
+        rows = self.db.execute("SELECT * FROM acls")
+        return [AclBinding(ResourceType(rt), name, PatternType(pt), principal, host,
+                           AclOperation(op), AclPermissionType(perm))
+                for rt, name, pt, principal, host, op, perm in rows]
+
+    def add_acls(self, acls: list) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR IGNORE INTO acls VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                [_acl_row(a) for a in acls])
+
+    def delete_acls(self, acls: list) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "DELETE FROM acls WHERE resource_type=? AND resource_name=? AND pattern_type=? "
+                "AND principal=? AND host=? AND operation=? AND permission_type=?",
+                [_acl_row(a) for a in acls])
+
+    def scram_credentials(self) -> dict:
+        from ..security.scram import ScramCredential
+
+        rows = self.db.execute("SELECT * FROM scram_credentials")
+        return {(u, m): ScramCredential(bytes(salt), bytes(stored), bytes(server), i)
+                for u, m, salt, stored, server, i in rows}
+
+    def set_scram_credential(self, user: str, mechanism: str, credential) -> None:
+        self._tx(
+            "INSERT INTO scram_credentials VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_name, "
+            "mechanism) DO UPDATE SET salt=excluded.salt, stored_key=excluded.stored_key, "
+            "server_key=excluded.server_key, iterations=excluded.iterations",
+            user, mechanism, credential.salt, credential.stored_key, credential.server_key,
+            credential.iterations)
+
+    def delete_scram_credential(self, user: str, mechanism: str) -> None:
+        self._tx("DELETE FROM scram_credentials WHERE user_name=? AND mechanism=?",
+                 user, mechanism)
+
     def close(self) -> None:
         self.db.close()
+
+
+def _acl_row(a) -> tuple:
+    return (int(a.resource_type), a.resource_name, int(a.pattern_type), a.principal, a.host,
+            int(a.operation), int(a.permission_type))

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..security.acl import AclBinding
+    from ..security.scram import ScramCredential
 
 
 @dataclass
@@ -67,5 +71,22 @@ class MetadataStore(Protocol):
 
     def delete_offsets(self, group: str, partitions: list[tuple[str, int]] | None) -> None:
         """Delete some of a group's offsets, or all of them (None)."""
+
+    # Security (odradek.security): ACL bindings and SCRAM credentials (salted and hashed:
+    # salt, StoredKey, ServerKey, iterations; never a password).
+
+    def acls(self) -> list[AclBinding]: ...
+
+    def add_acls(self, acls: list[AclBinding]) -> None: ...
+
+    def delete_acls(self, acls: list[AclBinding]) -> None: ...
+
+    def scram_credentials(self) -> dict[tuple[str, str], ScramCredential]:
+        """(user, mechanism name) -> credential."""
+
+    def set_scram_credential(self, user: str, mechanism: str,
+                             credential: ScramCredential) -> None: ...
+
+    def delete_scram_credential(self, user: str, mechanism: str) -> None: ...
 
     def close(self) -> None: ...

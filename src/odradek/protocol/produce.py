@@ -24,6 +24,7 @@ Trailing bytes after the body are ignored, as Kafka's parser does.
 
 from __future__ import annotations
 
+import functools
 import struct
 import uuid
 from dataclasses import dataclass, field
@@ -71,6 +72,11 @@ _PARTITION_V3 = struct.Struct(">ihqq")
 _PARTITION_V5 = struct.Struct(">ihqqq")
 # LeaderIdAndEpoch tagged struct: leader_id, leader_epoch, its own empty tagged fields.
 _LEADER_TAG = struct.Struct(">iiB")
+# What follows the fixed part of a partition without record errors, error message or current
+# leader: v8 adds an empty record_errors array and a null error_message, v9 compacts them and
+# adds an empty tagged-field section. The usual partition, written in one piece.
+_PLAIN_TAIL = {v: b"" if v < 8 else b"\x00\x00\x00\x00\xff\xff" if v < 9 else b"\x01\x00\x00"
+               for v in range(MIN_VERSION, MAX_VERSION + 1)}
 
 
 # --------------------------------------------------------------------------- request
@@ -205,6 +211,12 @@ def _decode_flexible(buf: memoryview, version: int) -> ProduceRequest:
 # --------------------------------------------------------------------------- response
 
 
+@functools.lru_cache(maxsize=1024)
+def _topic_name(name: str, flexible: bool) -> bytes:
+    # Producers send to a few topics over and over.
+    return encode_string(name, flexible)
+
+
 @dataclass(slots=True)
 class ProducePartitionResponse:
     index: int
@@ -239,15 +251,21 @@ def encode_produce_response(
     has_errors = version >= 8
     tagged = version >= 10
     fixed = _PARTITION_V5 if version >= 5 else _PARTITION_V3
+    plain_tail = _PLAIN_TAIL[version]
     out: list[bytes] = [encode_array_length(len(topics), flexible)]
     append = out.append
     for name, topic_id, partitions in topics:
         if by_id:
             append((topic_id or UUID_ZERO).bytes)
         else:
-            append(encode_string(name, flexible))
+            append(_topic_name(name, flexible))
         append(encode_array_length(len(partitions), flexible))
         for p in partitions:
+            if (version >= 5 and not p.record_errors and p.error_message is None
+                    and (p.current_leader is None or p.current_leader == (-1, -1))):
+                append(fixed.pack(p.index, p.error_code, p.base_offset, p.log_append_time_ms,
+                                  p.log_start_offset) + plain_tail)
+                continue
             if version >= 5:
                 append(
                     fixed.pack(

@@ -6,8 +6,16 @@ A frame too big for the buffer gets a dedicated buffer that the socket reads str
 
 Requests on one connection are answered in order, one at a time, as Kafka does. Most handlers
 return at once, so the common path has no task switch; a handler that must wait (a long-poll
-fetch) returns an awaitable, and later frames queue up behind it. Reading pauses while too much
-is queued or unsent.
+fetch) returns an awaitable, and later frames queue up behind it.
+
+Back-pressure, so that neither a client that does not read its socket nor a flood of requests
+can grow the broker's memory without bound: reading pauses (and no further buffered frame is
+parsed) while more than MAX_QUEUED_REQUESTS / MAX_QUEUED_BYTES wait behind a parked request or
+more than MAX_UNSENT_BYTES of responses are unsent, and resumes when they drain. Memory held per
+connection stays below the receive buffer + the queue limits + one request + the unsent limit +
+one response. Across connections, buffers of frames bigger than the receive buffer (large
+produce requests) come out of the server's `request_memory_limit`: a connection that would
+exceed it waits, paused, until another request is done.
 """
 
 from __future__ import annotations
@@ -15,24 +23,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from ..handlers import CloseConnection, dispatch, frame_response
 from .output import BufferedOutput, SocketOutput
 
 if TYPE_CHECKING:
+    from ..security.listeners import Listener
     from .listener import KafkaServer
 
 log = logging.getLogger("odradek.server")
 
 RECV_BUFFER = 256 * 1024
 MAX_QUEUED_REQUESTS = 64
-MAX_UNSENT_BYTES = 32 * 1024 * 1024
+MAX_QUEUED_BYTES = 16 * 1024 * 1024
+# File slices count too (they cost no memory, but a client that reads nothing should not make
+# the broker pile up work for it either).
+MAX_UNSENT_BYTES = 16 * 1024 * 1024
 
 
 class KafkaConnection(asyncio.BufferedProtocol):
-    def __init__(self, server: KafkaServer) -> None:
+    def __init__(self, server: KafkaServer, listener: Listener | None = None) -> None:
         self.server = server
+        self.listener = listener  # None: the default PLAINTEXT listener
+        self.session = None  # security state (principal, SASL): security/session.py
         self.max_request = server.max_request_bytes
         self.buf = bytearray(RECV_BUFFER)
         self.start = 0
@@ -40,12 +55,15 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.big: bytearray | None = None  # a frame larger than buf, being read
         self.big_got = 0
         self.pending: deque[bytearray] = deque()
+        self.queued_bytes = 0  # sum of the lengths in `pending`
+        self.reserved = 0  # bytes of the server's request memory held by `big`
         self.busy = False
         self.closed = False
         self.reading_paused = False
         self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task | None = None
         self.peer = ("?", 0)
+        self.stats = server.core.stats  # metrics counters (odradek.metrics); None: off
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -54,18 +72,33 @@ class KafkaConnection(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = (peer[0], peer[1])
+        self.session = self.server.new_session(self.listener, transport)
+        if self.session is not None and not self.session.authenticated:
+            # Before SASL authentication only small requests (sasl.server.max.receive.size).
+            self.max_request = min(self.max_request, self.server.sasl_max_receive)
+            self.session.on_complete = self._authenticated
         sock = transport.get_extra_info("socket")
-        if transport.get_extra_info("sslcontext") is None and sock is not None:
+        if (self.server.sendfile and transport.get_extra_info("sslcontext") is None
+                and sock is not None):
             self.output = SocketOutput(asyncio.get_running_loop(), sock.fileno(),
                                        self._maybe_resume)
         else:
             self.output = BufferedOutput(transport)
         self.server.connections.add(self)
+        if self.stats is not None:
+            self.stats.connections_accepted += 1
+
+    def _authenticated(self) -> None:
+        self.max_request = self.server.max_request_bytes
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.output.close()
         self.pending.clear()
+        self.queued_bytes = 0
+        self.big = None
+        self._release()
+        self.server.memory_waiters.discard(self)
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self.server.connections.discard(self)
@@ -83,12 +116,17 @@ class KafkaConnection(asyncio.BufferedProtocol):
             if self.big_got == len(self.big):
                 frame, self.big = self.big, None
                 self._on_frame(frame)
+                self._release()
             return
         self.end += nbytes
         self._parse()
 
     def eof_received(self) -> bool:
         return False  # close our side too
+
+    def resume_writing(self) -> None:
+        # BufferedOutput: the transport's buffer drained below its low-water mark.
+        self._maybe_resume()
 
     # ------------------------------------------------------------------ framing
 
@@ -100,7 +138,8 @@ class KafkaConnection(asyncio.BufferedProtocol):
 
     def _parse(self) -> None:
         buf = self.buf
-        while self.end - self.start >= 4 and not self.closed:
+        # While paused, frames already received stay in `buf`: the limits hold for them too.
+        while self.end - self.start >= 4 and not self.closed and not self.reading_paused:
             start = self.start
             size = int.from_bytes(buf[start : start + 4], "big", signed=True)
             if size <= 0 or size > self.max_request:
@@ -115,6 +154,8 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 self._on_frame(frame)
                 continue
             if size + 4 > len(buf):
+                if not self._reserve(size):
+                    return
                 self.big = bytearray(size)
                 self.big[:available] = buf[start + 4 : self.end]
                 self.big_got = available
@@ -128,16 +169,24 @@ class KafkaConnection(asyncio.BufferedProtocol):
     # ------------------------------------------------------------------ processing
 
     def _on_frame(self, frame: bytearray) -> None:
-        if self.busy:
+        # Behind a parked request, and behind the queue while it drains (a response written
+        # during the drain may resume reading and bring the next frames here): in order.
+        if self.busy or self.pending:
             self.pending.append(frame)
-            if len(self.pending) >= MAX_QUEUED_REQUESTS:
+            self.queued_bytes += len(frame)
+            if len(self.pending) >= MAX_QUEUED_REQUESTS or self.queued_bytes >= MAX_QUEUED_BYTES:
                 self._pause_reading()
             return
         self._process(frame)
 
-    def _process(self, frame: bytearray) -> None:
+    def _process(self, frame: bytearray, inject: bool = True) -> None:
+        faults = self.server.faults
+        if faults is not None and inject and faults.intercept(self, frame):
+            return  # a fault injected by tests (odradek.testing): dropped, delayed or failed
+        stats = self.stats
+        started = perf_counter() if stats is not None else 0.0
         try:
-            header, result = dispatch(self.server.context_args(self.peer), frame)
+            header, result = dispatch(self.server.context_args(self.peer, self.session), frame)
         except CloseConnection as exc:
             log.info("closing connection from %s:%d: %s", *self.peer, exc)
             self.close()
@@ -149,11 +198,14 @@ class KafkaConnection(asyncio.BufferedProtocol):
             return
         if hasattr(result, "__await__"):
             self.busy = True
-            self.task = asyncio.get_running_loop().create_task(self._finish(header, result))
+            self.task = asyncio.get_running_loop().create_task(
+                self._finish(header, result, started))
             return
         self._respond(header, result)
+        if stats is not None:
+            stats.request(header.api_key, perf_counter() - started)
 
-    async def _finish(self, header, awaitable) -> None:
+    async def _finish(self, header, awaitable, started: float = 0.0) -> None:
         try:
             result = await awaitable
         except asyncio.CancelledError:
@@ -168,9 +220,17 @@ class KafkaConnection(asyncio.BufferedProtocol):
             self.close()
             return
         self._respond(header, result)
+        if self.stats is not None:
+            self.stats.request(header.api_key, perf_counter() - started)
         self.busy = False
+        self._drain()
+
+    def _drain(self) -> None:
+        """Process the requests that queued up while one was waiting."""
         while self.pending and not self.busy and not self.closed:
-            self._process(self.pending.popleft())
+            frame = self.pending.popleft()
+            self.queued_bytes -= len(frame)
+            self._process(frame)
         self._maybe_resume()
 
     def _respond(self, header, body) -> None:
@@ -189,9 +249,38 @@ class KafkaConnection(asyncio.BufferedProtocol):
 
     def _maybe_resume(self) -> None:
         if (self.reading_paused and not self.closed and len(self.pending) < MAX_QUEUED_REQUESTS
+                and self.queued_bytes < MAX_QUEUED_BYTES
                 and self.output.pending_bytes <= MAX_UNSENT_BYTES):
             self.reading_paused = False
-            self.transport.resume_reading()
+            # Frames that arrived before the pause are still in the buffer: they go first, and
+            # may pause reading again (the transport is then still paused: nothing to undo).
+            if self.big is None:
+                self._parse()
+            if not self.reading_paused and not self.closed:
+                self.transport.resume_reading()
+
+    def _reserve(self, size: int) -> bool:
+        """Take `size` bytes of the server's request memory for a big frame, or pause until
+        another connection gives some back (one frame always fits when nothing else is held)."""
+        server = self.server
+        if server.request_memory and server.request_memory + size > server.request_memory_limit:
+            server.memory_waiters.add(self)
+            self._pause_reading()
+            return False
+        server.request_memory += size
+        self.reserved = size
+        return True
+
+    def _release(self) -> None:
+        if not self.reserved:
+            return
+        server = self.server
+        server.request_memory -= self.reserved
+        self.reserved = 0
+        waiters = list(server.memory_waiters)
+        server.memory_waiters.clear()
+        for conn in waiters:
+            conn._maybe_resume()
 
     def close(self) -> None:
         if not self.closed:

@@ -1,4 +1,5 @@
-"""The listening socket and the broker's background duties (retention)."""
+"""The listening sockets (one per listener, TLS where configured) and the broker's background
+duties (retention)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import logging
 import socket
 
 from ..broker.core import BrokerCore
+from ..security.listeners import Listener
+from ..security.principal import ANONYMOUS, USER_TYPE, KafkaPrincipal, dn_from_peercert
+from ..security.session import Session
 from .connection import KafkaConnection
 
 log = logging.getLogger("odradek.server")
 PRODUCER_SNAPSHOT_INTERVAL = 30.0
+REQUEST_MEMORY_LIMIT = 256 * 1024 * 1024
 
 
 class KafkaServer:
@@ -18,24 +23,86 @@ class KafkaServer:
         self.core = core
         self.connections: set[KafkaConnection] = set()
         self.max_request_bytes = core.broker_int("socket.request.max.bytes")
+        # False: responses go through the transport, file slices read into memory first (the
+        # path TLS will need); tests compare it byte for byte with the sendfile path.
+        self.sendfile = True
+        # Buffers of requests too big for a connection's receive buffer, all connections
+        # together (see connection.py); `memory_waiters` wait, paused, for some to be freed.
+        self.request_memory_limit = REQUEST_MEMORY_LIMIT
+        self.request_memory = 0
+        self.memory_waiters: set[KafkaConnection] = set()
         self._server: asyncio.base_events.Server | None = None
+        self._servers: list[asyncio.base_events.Server] = []  # one per listener
+        self.listeners: list[Listener] = []  # empty: the default PLAINTEXT listener
+        # Largest request before SASL authentication (Kafka's sasl.server.max.receive.size).
+        self.sasl_max_receive = core.broker_int("sasl.server.max.receive.size")
         self._housekeeping: asyncio.Task | None = None
         self.port: int | None = None
+        # Fault injection for tests (odradek.testing.faults.FaultInjector); None: off.
+        self.faults = None
+        self.metrics_port: int | None = None  # HTTP listeners started by app.serve
+        self.console_port: int | None = None
 
-    def context_args(self, peer: tuple[str, int]) -> tuple:
-        return (self.core, peer[0], peer[1])
+    def context_args(self, peer: tuple[str, int], session: Session | None = None) -> tuple:
+        return (self.core, peer[0], peer[1], session)
 
-    async def start(self, host: str, port: int) -> int:
+    async def start(self, host: str, port: int, listeners: list[Listener] | None = None) -> int:
+        """Listen on `host`:`port` (one PLAINTEXT listener), or on each of `listeners`
+        (the `listeners` config: security.listeners.build_listeners). Returns the first
+        listener's port."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: KafkaConnection(self), host, port, reuse_address=True, backlog=1024)
-        sock = self._server.sockets[0]
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.port = sock.getsockname()[1]
-        if self.core.advertised_port == 0:  # port 0: advertise the port we got
-            self.core.advertised_port = self.port
+        self.listeners = listeners or []
+        if not self.listeners:
+            self._servers = [await self._listen(loop, None, host, port, None)]
+            self.port = self._servers[0].sockets[0].getsockname()[1]
+            if self.core.advertised_port == 0:  # port 0: advertise the port we got
+                self.core.advertised_port = self.port
+        else:
+            try:
+                for listener in self.listeners:
+                    server = await self._listen(loop, listener, listener.host, listener.port,
+                                                listener.ssl_context)
+                    listener.bound_port = server.sockets[0].getsockname()[1]
+                    self._servers.append(server)
+            except BaseException:  # e.g. a port in use: close the listeners already open
+                for server in self._servers:
+                    server.close()
+                raise
+            self.port = self.listeners[0].bound_port
+            # The first listener stands for the broker where one address is wanted.
+            self.core.advertised_host, self.core.advertised_port = self.listeners[0].endpoint
+        self._server = self._servers[0]
         self._housekeeping = loop.create_task(self._run_housekeeping())
         return self.port
+
+    async def _listen(self, loop, listener: Listener | None, host: str, port: int, ssl_context):
+        server = await loop.create_server(
+            lambda: KafkaConnection(self, listener), host, port, reuse_address=True,
+            backlog=1024, ssl=ssl_context)
+        for sock in server.sockets:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return server
+
+    def listener_port(self, name: str) -> int:
+        """The port a listener (`listeners` config name, e.g. SASL_SSL) is bound to."""
+        for listener in self.listeners:
+            if listener.name == name.upper():
+                return listener.bound_port
+        if not self.listeners and name.upper() == "PLAINTEXT":
+            return self.port
+        raise KeyError(f"no listener named {name}")
+
+    def new_session(self, listener: Listener | None, transport) -> Session | None:
+        """A connection's security state (None on the default PLAINTEXT listener: no checks
+        at all). The principal of a TLS client certificate is `User:<subject DN>`."""
+        if listener is None:
+            return None
+        principal = ANONYMOUS
+        if listener.tls and not listener.sasl:
+            dn = dn_from_peercert(transport.get_extra_info("peercert"))
+            if dn:
+                principal = KafkaPrincipal(USER_TYPE, dn)
+        return Session(listener, principal, self.core.scram)
 
     async def _run_housekeeping(self) -> None:
         """Retention every `log.retention.check.interval.ms`, committed offsets expiry every
@@ -67,13 +134,13 @@ class KafkaServer:
     async def stop(self) -> None:
         if self._housekeeping is not None:
             self._housekeeping.cancel()
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         tasks = [c.task for c in self.connections if c.task is not None and not c.task.done()]
         for conn in list(self.connections):
             conn.close()
         for task in tasks:  # parked requests (long polls, joins) end with their connection
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in self._servers:
+            await server.wait_closed()

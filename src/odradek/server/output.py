@@ -36,6 +36,21 @@ class SocketOutput:
         """Queue a response's parts and write as much as the socket takes now."""
         if self.closed:
             return
+        if len(parts) == 1 and not self.queue and type(parts[0]) is bytes:
+            # Most responses (produce, metadata, ...) are one chunk and the socket is ready:
+            # one write, nothing queued.
+            part = parts[0]
+            try:
+                n = os.write(self.fd, part)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self.close()
+                return
+            if n == len(part):
+                self.on_drained()
+                return
+            parts = [memoryview(part)[n:]]  # the socket is full: queue the rest
         for part in parts:
             if isinstance(part, bytes | bytearray | memoryview):
                 if len(part):

@@ -1,0 +1,103 @@
+"""TLS for listeners: an `ssl.SSLContext` from Kafka's `ssl.*` broker configs.
+
+Kafka keeps keys in JKS / PKCS12 keystores; this broker reads PEM (Kafka's
+`ssl.keystore.type=PEM`). The server certificate and key come from, in this order:
+
+* `ssl.keystore.certificate.chain` + `ssl.keystore.key`: the PEM text itself (Kafka's names);
+* `ssl.keystore.location`: one PEM file holding the private key and the certificate chain;
+* `ssl.certificate.location` + `ssl.key.location`: two PEM files (librdkafka's names).
+
+`ssl.key.password` decrypts an encrypted key. Trusted CAs for client certificates:
+`ssl.truststore.certificates` (PEM text), `ssl.truststore.location` or `ssl.ca.location`
+(PEM files). `ssl.client.auth` = none | requested | required. `ssl.enabled.protocols`
+(default TLSv1.2,TLSv1.3) and `ssl.cipher.suites` (OpenSSL names) as in Kafka. Each may be
+given per listener: `listener.name.<listener>.ssl.client.auth=required`.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import tempfile
+from collections.abc import Callable
+
+from .errors import SecurityConfigError
+
+_PROTOCOLS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+CLIENT_AUTH = {"none": ssl.CERT_NONE, "requested": ssl.CERT_OPTIONAL,
+               "required": ssl.CERT_REQUIRED}
+
+
+def _load_inline_chain(context: ssl.SSLContext, chain: str, key: str,
+                       password: str | None) -> None:
+    # SSLContext only loads keys from files: write them to a private temporary file, load,
+    # and remove it at once.
+    fd, path = tempfile.mkstemp(prefix="odradek-tls-", suffix=".pem")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key.strip() + "\n" + chain.strip() + "\n")
+        context.load_cert_chain(path, password=password)
+    finally:
+        os.unlink(path)
+
+
+def server_context(get: Callable[[str], str | None], listener: str = "") -> ssl.SSLContext:
+    """Build the server-side context; `get(name)` returns a config value (listener-prefixed
+    ones already resolved) or None."""
+    where = f" for listener {listener}" if listener else ""
+    store_type = (get("ssl.keystore.type") or "PEM").upper()
+    if store_type != "PEM":
+        raise SecurityConfigError(
+            f"ssl.keystore.type={store_type}{where}: only PEM is supported (convert a PKCS12 "
+            "keystore with `openssl pkcs12 -in keystore.p12 -nodes`)")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    password = get("ssl.key.password") or None
+    try:
+        chain, key = get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
+        if chain and key:
+            _load_inline_chain(context, chain, key, password)
+        elif get("ssl.keystore.location"):
+            context.load_cert_chain(get("ssl.keystore.location"), password=password)
+        elif get("ssl.certificate.location") and get("ssl.key.location"):
+            context.load_cert_chain(get("ssl.certificate.location"), get("ssl.key.location"),
+                                    password=password)
+        else:
+            raise SecurityConfigError(
+                f"TLS{where} needs a certificate and key: ssl.keystore.location (PEM with key "
+                "and chain), ssl.certificate.location + ssl.key.location, or "
+                "ssl.keystore.certificate.chain + ssl.keystore.key")
+    except (OSError, ssl.SSLError) as exc:
+        raise SecurityConfigError(f"cannot load the TLS certificate or key{where}: "
+                                  f"{exc}") from None
+    truststore = get("ssl.truststore.location") or get("ssl.ca.location")
+    inline_cas = get("ssl.truststore.certificates")
+    try:
+        if truststore:
+            context.load_verify_locations(cafile=truststore)
+        if inline_cas:
+            context.load_verify_locations(cadata=inline_cas)
+    except (OSError, ssl.SSLError) as exc:
+        raise SecurityConfigError(f"cannot load the TLS truststore{where}: {exc}") from None
+    client_auth = (get("ssl.client.auth") or "none").strip().lower()
+    if client_auth not in CLIENT_AUTH:
+        raise SecurityConfigError(f"ssl.client.auth={client_auth}{where}: expected none, "
+                                  "requested or required")
+    if client_auth != "none" and not (truststore or inline_cas):
+        raise SecurityConfigError(f"ssl.client.auth={client_auth}{where} needs "
+                                  "ssl.truststore.location (the CAs of client certificates)")
+    context.verify_mode = CLIENT_AUTH[client_auth]
+    protocols = [p.strip() for p in (get("ssl.enabled.protocols") or "TLSv1.2,TLSv1.3")
+                 .split(",") if p.strip()]
+    versions = [_PROTOCOLS[p] for p in protocols if p in _PROTOCOLS]
+    if not versions:
+        raise SecurityConfigError(f"ssl.enabled.protocols{where}: none of {protocols} is "
+                                  "supported (TLSv1.2, TLSv1.3)")
+    context.minimum_version = min(versions)
+    context.maximum_version = max(versions)
+    ciphers = get("ssl.cipher.suites")
+    if ciphers:
+        try:
+            context.set_ciphers(":".join(c.strip() for c in ciphers.split(",")))
+        except ssl.SSLError as exc:
+            raise SecurityConfigError(f"ssl.cipher.suites{where}: {exc}") from None
+    return context
