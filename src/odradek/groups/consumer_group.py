@@ -253,9 +253,9 @@ class ConsumerGroup:
         self.target.pop(member.member_id, None)
         if not self.members:
             self.empty_since_ms = time.time_ns() // 1_000_000
+        # The others move to the new target on their own next heartbeat: a member's epoch
+        # only changes in a response it sees, or its commits would look stale to it.
         self._bump_epoch(self._fingerprint())
-        for other in self.members.values():
-            self._reconcile(other)
 
     # ------------------------------------------------------------------ assignment
 
