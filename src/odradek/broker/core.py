@@ -27,6 +27,7 @@ from ..security import authorizer_from_config
 from ..security.scram import ScramCredentials
 from .config_view import DYNAMIC_BROKER_CONFIGS, ConfigView
 from .configs import BROKER_CONFIGS, TOPIC_CONFIGS, ConfigError
+from .durability import FlushScheduler
 from .settings import BrokerSettings
 from .topics import Partition, Topic, validate_topic_name
 
@@ -53,6 +54,7 @@ class BrokerCore:
         self.advertised_host = settings.advertised_host or settings.host
         self.advertised_port = settings.advertised_port or settings.port
         self._pid_next = self._pid_end = 0
+        self.flusher = FlushScheduler()
         self.recovered_partitions = self._load()
         # Per-request counters for metrics (odradek.metrics.BrokerStats); None when metrics are
         # off, so the hot paths pay one `is not None` test.
@@ -103,6 +105,7 @@ class BrokerCore:
 
     def close(self) -> None:
         self.groups.shutdown()
+        self.flusher.close()
         self.snapshot_producer_state()
         for topic in self.topics.values():
             for p in topic.partitions:
@@ -218,6 +221,7 @@ class BrokerCore:
         del self.topics_by_id[topic.topic_id]
         for p in topic.partitions:
             p.deleted = True
+            self.flusher.forget(p.log)
             p.log.delete()
             p.notify_append()  # parked fetches re-check and see the topic is gone
         log.info("deleted topic %s", name)

@@ -33,6 +33,13 @@ def add_parser(commands) -> None:
     serve.add_argument("--console-port", type=int,
                        help="serve the web console on http://HOST:PORT/")
     serve.add_argument("--console-host", help="address of the web console (default: --host)")
+    serve.add_argument("--fsync", choices=["always", "interval", "never"],
+                       help="durability: 'always' acknowledges a produce only once fsynced "
+                       "(log.flush.interval.messages=1, group commit), 'interval' fsyncs every "
+                       "--fsync-interval-ms (log.flush.interval.ms), 'never' leaves it to the OS "
+                       "(Kafka's default)")
+    serve.add_argument("--fsync-interval-ms", type=int, default=1000,
+                       help="with --fsync interval (default 1000)")
     serve.add_argument("--print-config", action="store_true",
                        help="print the effective configuration as an odradek.toml and exit")
     serve.set_defaults(func=run_serve)
@@ -44,6 +51,10 @@ def settings_from_args(args: argparse.Namespace):
     from ..broker.settings import BrokerSettings
 
     overrides = parse_key_values(args.override, "-o")
+    if args.fsync == "always":
+        overrides.setdefault("log.flush.interval.messages", "1")
+    elif args.fsync == "interval":
+        overrides.setdefault("log.flush.interval.ms", str(args.fsync_interval_ms))
     options = {"host": args.host, "port": args.port, "data_dir": args.data_dir,
                "advertised_host": args.advertised_host, "advertised_port": args.advertised_port,
                "log_level": args.log_level, "metrics_port": args.metrics_port,

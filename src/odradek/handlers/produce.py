@@ -12,7 +12,9 @@
 
 acks=0 gets no response; if any partition fails, the connection is closed instead, which is
 how Kafka tells an acks=0 producer that something went wrong. acks=-1 (all) equals acks=1 on
-a single node. Idempotent producers are deduplicated per partition (see
+a single node. When the topic's flush policy asks for it (flush.messages, `--fsync always`),
+the response waits for the fsync that covers the records (group commit, see
+broker/durability.py). Idempotent producers are deduplicated per partition (see
 broker/producer_state.py); transactions are not supported yet. With an authorizer, each topic
 needs WRITE (else TOPIC_AUTHORIZATION_FAILED for its partitions, nothing written).
 """
@@ -44,6 +46,7 @@ def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
     bad_acks = request.acks not in (-1, 0, 1)
     failed = False
     results = []
+    waits = []  # (fsync future, partition response) when the flush policy wants durability
     for t in request.topics:
         topic = broker.topics_by_id.get(t.topic_id) if t.topic_id else broker.topics.get(t.name)
         name = topic.name if topic is not None else t.name
@@ -63,10 +66,16 @@ def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
             else:
                 partition = topic.partitions[p.index]
                 try:
+                    end = partition.log.log_end_offset
                     appended = broker.append_records(partition, p.records, now, ctx.version)
                     r.base_offset = appended.base_offset
                     r.log_append_time_ms = appended.log_append_time_ms
                     r.log_start_offset = partition.log.log_start_offset
+                    if request.acks != 0:
+                        durable = broker.flusher.after_append(
+                            partition.log, now, wrote=partition.log.log_end_offset != end)
+                        if durable is not None:
+                            waits.append((durable, r))
                 except KafkaError as exc:
                     r.error_code = exc.code
                     r.error_message = exc.message
@@ -77,4 +86,17 @@ def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
         if failed:
             raise CloseConnection("acks=0 produce failed")
         return None
+    if waits:
+        return _after_fsync(ctx.version, results, waits)
     return encode_produce_response(ctx.version, results)
+
+
+async def _after_fsync(version: int, results: list, waits: list) -> bytes:
+    """Acknowledge once the records are on disk (flush.messages / --fsync always)."""
+    for durable, r in waits:
+        try:
+            await durable
+        except OSError:
+            r.error_code = ErrorCode.kafka_storage_error
+            r.error_message = "fsync failed"
+    return encode_produce_response(version, results)

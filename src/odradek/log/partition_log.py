@@ -6,6 +6,7 @@ here; the bytes stay opaque apart from the batch headers.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from bisect import bisect_right
@@ -49,8 +50,8 @@ class PartitionLog:
         # watermark from the in-sync replicas' fetch positions instead.
         self.high_watermark = self.log_end_offset
         self.size_bytes = sum(s.size for s in segments)
-        self._unflushed_messages = 0
-        self._last_flush_ms = _now_ms()
+        self.unflushed_messages = 0  # records appended since the last fsync
+        self.last_flush_ms = _now_ms()
 
     @classmethod
     def open(cls, directory: Path, config: LogConfig, log_start_offset: int = 0) -> PartitionLog:
@@ -106,13 +107,9 @@ class PartitionLog:
         )
         self.high_watermark = self.log_end_offset
         self.size_bytes += len(batches)
-        self._unflushed_messages += n_records
-        if (
-            self._unflushed_messages >= config.flush_messages
-            or now_ms - self._last_flush_ms >= config.flush_ms
-        ):
-            self.flush()
-            self._last_flush_ms = now_ms
+        # When to fsync (flush.messages / flush.ms) is the broker's call, so that one fsync
+        # can cover many appends (group commit): see broker/durability.py.
+        self.unflushed_messages += n_records
         return AppendResult(first, self.log_end_offset - 1, now_ms if log_append_time else -1)
 
     def _should_roll(
@@ -340,7 +337,13 @@ class PartitionLog:
     def flush(self) -> None:
         """fsync the active segment (the others were fsynced when they were rolled)."""
         self.segments[-1].flush()
-        self._unflushed_messages = 0
+        self.unflushed_messages = 0
+        self.last_flush_ms = _now_ms()
+
+    def flush_fd(self) -> int:
+        """A duplicate of the active segment's descriptor, for an fsync on another thread:
+        the segment may be rolled and closed meanwhile (rolling fsyncs it anyway)."""
+        return os.dup(self.segments[-1].fileno())
 
     def close(self) -> None:
         """Flush and close every file. The log cannot be used afterwards."""
