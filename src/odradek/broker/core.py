@@ -350,7 +350,13 @@ class BrokerCore:
         # Kafka stamps every batch with the leader's epoch; consumers use it to detect log
         # truncation (OffsetForLeaderEpoch). The CRC does not cover this field.
         patch_partition_leader_epoch(records, 0, partition.leader_epoch)
-        result = partition.log.append(records, headers, now)
+        try:
+            result = partition.log.append(records, headers, now)
+        except OSError as exc:  # a full or failing disk: the log rolled the write back
+            log.error("append to %s-%d failed: %s", topic.name, partition.index, exc)
+            raise KafkaError(ErrorCode.kafka_storage_error,
+                             f"Disk error when trying to access log file on the disk: "
+                             f"{exc.strerror}") from None
         if h.producer_id >= 0:
             partition.producers.update(h, result.base_offset)
         partition.notify_append()
