@@ -115,6 +115,16 @@ def load_rows(paths: list[Path]) -> dict[str, list[dict]]:
     return rows
 
 
+def clean(rows: dict[str, list[dict]], max_other: float) -> dict[str, list[dict]]:
+    """Per phase, the rows measured while foreign load stayed under `max_other` cores (all of
+    them, marked, if none did)."""
+    out = {}
+    for phase, rs in rows.items():
+        quiet = [r for r in rs if (r.get("other_cores") or 0.0) <= max_other]
+        out[phase] = quiet or [{**r, "contaminated": True} for r in rs]
+    return out
+
+
 def median(rows: list[dict], key: str) -> float | None:
     values = [r[key] for r in rows if r.get(key) is not None]
     return statistics.median(values) if values else None
@@ -140,8 +150,8 @@ def table(a: dict, b: dict, names: tuple[str, str]) -> str:
     lines = [
         f"| phase | {names[0]} rec/s | {names[1]} rec/s | ratio | {names[0]} p50 / p99 ms | "
         f"{names[1]} p50 / p99 ms | {names[0]} µs/rec | {names[1]} µs/rec | CPU ratio | "
-        "othCPU max | checks |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "runs used | othCPU max | checks |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     order = [p for p in PHASES.replace("e2e", "e2e/w500,e2e/w10").split(",")]
     for phase in sorted(set(a) | set(b), key=lambda p: order.index(p) if p in order else 99):
@@ -152,11 +162,13 @@ def table(a: dict, b: dict, names: tuple[str, str]) -> str:
         ratio = ar / br if ar and br and not phase.startswith("e2e") else None
         cpu_ratio = ac / bc if ac and bc else None
         ok = "OK" if ra and all(r.get("ok") for r in ra) else "FAIL"
+        used = f"{len(ra)}+{len(rb)}" + ("*" if any(r.get("contaminated") for r in ra + rb)
+                                         else "")
         lines.append(
             f"| {phase} | {fmt(ar, ',.0f')} | {fmt(br, ',.0f')} | {fmt(ratio, '.2f')} | "
             f"{fmt(median(ra, 'p50_ms'), '.2f')} / {fmt(median(ra, 'p99_ms'), '.2f')} | "
             f"{fmt(median(rb, 'p50_ms'), '.2f')} / {fmt(median(rb, 'p99_ms'), '.2f')} | "
-            f"{fmt(ac, '.3f')} | {fmt(bc, '.3f')} | {fmt(cpu_ratio, '.2f')} | "
+            f"{fmt(ac, '.3f')} | {fmt(bc, '.3f')} | {fmt(cpu_ratio, '.2f')} | {used} | "
             f"{fmt(other, '.2f')} | {ok} |")
     return "\n".join(lines)
 
@@ -174,6 +186,9 @@ def main() -> int:
     ap.add_argument("--quiet-cores", type=float, default=0.25,
                     help="before each run, wait until other processes use less than this")
     ap.add_argument("--max-wait", type=float, default=300, help="seconds to wait for quiet")
+    ap.add_argument("--max-other", type=float, default=0.25,
+                    help="leave out rows measured while other processes used more cores than "
+                         "this (othCPU); '*' in 'runs used' = none was quiet, all kept")
     ap.add_argument("--summarize", action="store_true",
                     help="only print the table of the runs already in --out")
     ap.add_argument("kbench_args", nargs="*", help="more kbench arguments (after --)")
@@ -182,25 +197,31 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = tuple(args.names.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
-    ja = [args.out / f"A-{i}.json" for i in range(1, args.runs + 1)]
-    jb = [args.out / f"B-{i}.json" for i in range(1, args.runs + 1)]
+    # Runs accumulate in --out: new ones are numbered after those already there, and the
+    # table covers them all (start from an empty --out for a fresh comparison).
+    done = len(list(args.out.glob("A-*.json")))
     rc = 0
     started = time.strftime("%Y-%m-%d %H:%M")
     if not args.summarize:
         common = ["--phases", args.phases, *args.kbench_args]
-        for i in range(args.runs):
-            port = args.port + 2 * i
-            print(f"== run {i + 1}/{args.runs}: {names[0]} on {port}", flush=True)
+        for i in range(done, done + args.runs):
+            port = args.port + 2 * (i % 50)
+            print(f"== run {i + 1}: {names[0]} on {port}", flush=True)
             wait_quiet(args.quiet_cores, args.max_wait)
-            rc |= run_side("A", args.a, port, ja[i], common, args.out) != 0
-            print(f"== run {i + 1}/{args.runs}: {names[1]} on {port + 1}", flush=True)
+            rc |= run_side("A", args.a, port, args.out / f"A-{i + 1}.json", common,
+                           args.out) != 0
+            print(f"== run {i + 1}: {names[1]} on {port + 1}", flush=True)
             wait_quiet(args.quiet_cores, args.max_wait)
             # Tansu 0.6.0's memory engine reports wrong ListOffsets watermarks: warn only.
-            run_side("B", args.b, port + 1, jb[i], [*common, "--watermark-check", "warn"],
-                     args.out)
-    text = (f"{started}, {machine()}; {args.runs} run(s) per broker, alternating, medians; "
+            run_side("B", args.b, port + 1, args.out / f"B-{i + 1}.json",
+                     [*common, "--watermark-check", "warn"], args.out)
+    ja, jb = sorted(args.out.glob("A-*.json")), sorted(args.out.glob("B-*.json"))
+    rows_a = clean(load_rows(ja), args.max_other)
+    rows_b = clean(load_rows(jb), args.max_other)
+    text = (f"{started}, {machine()}; {len(ja)} run(s) per broker, alternating; medians of "
+            f"the runs with othCPU <= {args.max_other:g} (runs used: {names[0]}+{names[1]}); "
             f"ratio = {names[0]}/{names[1]} records/s; CPU ratio = broker µs per record "
-            f"{names[0]}/{names[1]}\n\n" + table(load_rows(ja), load_rows(jb), names) + "\n")
+            f"{names[0]}/{names[1]}\n\n" + table(rows_a, rows_b, names) + "\n")
     print("\n" + text)
     if not args.summarize:
         (args.out / "results.md").write_text(text)

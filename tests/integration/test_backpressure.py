@@ -111,10 +111,13 @@ def test_requests_queued_behind_a_long_poll_are_bounded_and_answered_in_order(
         c.close()
 
 
-def test_client_that_does_not_read_its_responses_is_paused(broker, topic_name):
+@pytest.mark.parametrize("sendfile", [True, False], ids=["sendfile", "buffered"])
+def test_client_that_does_not_read_its_responses_is_paused(broker, topic_name, sendfile):
     """A consumer that pipelines fetches and never reads: unsent output stops at about
     MAX_UNSENT_BYTES (plus one response), requests stay unparsed, other clients are served,
-    and reading the socket later gets every response, complete and in order."""
+    and reading the socket later gets every response, complete and in order. With either
+    output: file slices sent with sendfile, or read into memory (the TLS path)."""
+    broker.call(lambda: setattr(broker.server, "sendfile", sendfile))
     admin = WireClient(broker.bootstrap_servers)
     make_topic(admin, topic_name)
     for i in range(4):  # 4 batches of ~256 KiB: each fetch below returns all, ~1 MB

@@ -257,3 +257,24 @@ def test_message_too_large_is_rejected(broker, topic_name):
     p.flush(10)
     assert errors and errors[0].code() == KafkaError.MSG_SIZE_TOO_LARGE
     assert consume_all(broker, topic_name, 1, 1, timeout=1) == []
+
+
+def test_offset_out_of_range_resets_to_earliest(broker, topic_name):
+    """The error partition of a Fetch must be readable by librdkafka (empty, not null,
+    records), which then applies auto.offset.reset."""
+    create_topic(broker, topic_name)
+    p = Producer({"bootstrap.servers": broker.bootstrap_servers})
+    for i in range(5):
+        p.produce(topic_name, f"m{i}".encode())
+    p.flush(10)
+    c = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": "unused",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.assign([TopicPartition(topic_name, 0, 1000)])
+    got = []
+    deadline = time.monotonic() + 20
+    while len(got) < 5 and time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is not None and m.error() is None:
+            got.append(m.value())
+    c.close()
+    assert got == [f"m{i}".encode() for i in range(5)]

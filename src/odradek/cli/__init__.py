@@ -5,6 +5,7 @@
     odradek group list|describe|delete|reset-offsets
     odradek produce TOPIC / consume TOPIC    records from stdin / to stdout (cli/data.py)
     odradek cluster info
+    odradek scram set|delete|list            SASL/SCRAM users (cli/scram.py)
 
 Every command but `serve` is a Kafka client (`odradek.client`): it talks the Kafka protocol to
 `--bootstrap-server`, so it works against Apache Kafka as well. Options come from flags, else
@@ -21,7 +22,7 @@ from .common import CommandError, resolve_client_options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import cluster, data, group, serve, topic
+    from . import cluster, data, group, scram, serve, topic
 
     parser = argparse.ArgumentParser(
         prog="odradek", description="An event streaming broker that speaks the Kafka protocol, "
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_parser(commands)
     data.add_parsers(commands)
     cluster.add_parser(commands)
+    scram.add_parser(commands)
     return parser
 
 

@@ -86,9 +86,11 @@ def run_serve(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    from ..security.errors import SecurityConfigError
+
     try:
         loop.run_until_complete(serve(settings, stop))
-    except OSError as exc:
+    except (OSError, SecurityConfigError) as exc:  # a port in use, a bad certificate, ...
         logging.getLogger("odradek").error("cannot start: %s", exc)
         return 1
     finally:

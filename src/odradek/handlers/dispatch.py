@@ -23,7 +23,10 @@ class CloseConnection(Exception):
 
 
 def dispatch(ctx_args: tuple, frame: bytearray) -> tuple[RequestHeader, Any]:
-    """Run the handler for one request frame (without its size prefix).
+    """Run the handler for one request frame (without its size prefix). `ctx_args` is
+    (broker core, client host, client port, security session or None): see
+    KafkaServer.context_args. On a SASL listener, before authentication, only the SASL
+    exchange is served; after SaslHandshake v0 the frames are raw SASL tokens.
 
     Returns the header and the handler's result: a kio response object, encoded body bytes,
     a list of body parts (bytes and file slices), None for no response (acks=0), or an

@@ -99,13 +99,14 @@ def _read(wanted: list, request) -> tuple[list[FetchPartitionResponse], int, boo
     out = []
     for key, index, partition, req in wanted:
         if partition is DENIED:  # no READ on the topic: an error, never data
-            out.append(FetchPartitionResponse(index, ErrorCode.topic_authorization_failed))
+            out.append(FetchPartitionResponse(index, ErrorCode.topic_authorization_failed,
+                                              records=b""))  # empty, as Kafka (not null)
             errored = True
             continue
         if partition is None or partition.deleted:
             code = (ErrorCode.unknown_topic_id if key[1] is not None
                     else ErrorCode.unknown_topic_or_partition)
-            out.append(FetchPartitionResponse(index, code))
+            out.append(FetchPartitionResponse(index, code, records=b""))
             errored = True
             continue
         r = _read_partition(partition, req, remaining, min_one, read_committed)
@@ -132,14 +133,16 @@ def _read_partition(partition: Partition, req, remaining: int, min_one: bool,
     if epoch >= 0 and epoch != partition.leader_epoch:
         r.error_code = (ErrorCode.fenced_leader_epoch if epoch < partition.leader_epoch
                         else ErrorCode.unknown_leader_epoch)
-        r.records = None
+        r.records = b""
         return r
     try:
         data = plog.read(req.fetch_offset, min(req.partition_max_bytes, remaining),
                          min_one_batch=min_one)
     except OffsetOutOfRangeError:
-        # As Kafka: the error partition carries no offsets and null records.
-        return FetchPartitionResponse(partition.index, ErrorCode.offset_out_of_range)
+        # As Kafka: the error partition carries no offsets and empty records
+        # (MemoryRecords.EMPTY; librdkafka rejects a null MessageSet).
+        return FetchPartitionResponse(partition.index, ErrorCode.offset_out_of_range,
+                                      records=b"")
     if data is not None and len(data):
         r.records = data
     return r

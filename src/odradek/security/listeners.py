@@ -93,12 +93,12 @@ def parse_listeners(props: dict[str, str], host: str = "127.0.0.1", port: int = 
                     advertised_port: int | None = None) -> list[Listener]:
     """The listeners (without TLS contexts or SASL users: see `configure`)."""
     spec = (props.get("listeners") or "").strip()
-    if not spec:
-        return [Listener("PLAINTEXT", "PLAINTEXT", host, port, advertised_host,
-                         advertised_port)]
     protocols = _protocol_map(props)
     listeners: list[Listener] = []
-    for item in spec.split(","):
+    if not spec:  # the default: PLAINTEXT on host:port (Kafka's is PLAINTEXT://:9092)
+        listeners.append(Listener("PLAINTEXT", "PLAINTEXT", host, port, advertised_host,
+                                  advertised_port))
+    for item in spec.split(",") if spec else ():
         if not item.strip():
             continue
         name, lhost, lport = _split_address(item, "listeners")

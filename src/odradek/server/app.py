@@ -34,7 +34,8 @@ async def serve(settings: BrokerSettings, stop: asyncio.Event,
     _raise_open_files_limit()
 
     listeners = None
-    if settings.properties.get("listeners"):  # else one PLAINTEXT listener on host:port
+    props = settings.properties
+    if props.get("listeners") or props.get("advertised.listeners"):  # else PLAINTEXT on host:port
         from ..security.listeners import build_listeners
 
         listeners = build_listeners(settings.properties, settings.host, settings.port,
