@@ -48,6 +48,14 @@ class Partition:
     # Fetch requests parked until data arrives (long poll); woken by `notify_append`.
     waiters: list[asyncio.Future] = field(default_factory=list)
 
+    def check_leader_epoch(self, current_leader_epoch: int) -> None:
+        """A client's idea of the leader epoch (-1: none) against ours, as Kafka checks it:
+        older is FENCED_LEADER_EPOCH, newer is UNKNOWN_LEADER_EPOCH. Raises KafkaError."""
+        if 0 <= current_leader_epoch != self.leader_epoch:
+            raise KafkaError(ErrorCode.fenced_leader_epoch
+                             if current_leader_epoch < self.leader_epoch
+                             else ErrorCode.unknown_leader_epoch)
+
     def notify_append(self) -> None:
         if self.waiters:
             waiters, self.waiters = self.waiters, []

@@ -47,10 +47,7 @@ def handle_list_offsets(ctx: RequestContext, request):
 
 def _lookup(ctx: RequestContext, topic: str, p) -> tuple[int, int, int]:
     partition = ctx.broker.partition(topic, p.partition_index)
-    epoch = getattr(p, "current_leader_epoch", -1)
-    if epoch >= 0 and epoch != partition.leader_epoch:
-        raise KafkaError(ErrorCode.fenced_leader_epoch if epoch < partition.leader_epoch
-                         else ErrorCode.unknown_leader_epoch)
+    partition.check_leader_epoch(getattr(p, "current_leader_epoch", -1))
     plog = partition.log
     ts = p.timestamp
     if ts == LATEST:

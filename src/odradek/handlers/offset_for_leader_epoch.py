@@ -33,11 +33,7 @@ def handle_offset_for_leader_epoch(ctx: RequestContext, request):
                 if not allowed:
                     raise KafkaError(ErrorCode.topic_authorization_failed)
                 partition = ctx.broker.partition(t.topic, p.partition)
-                current = p.current_leader_epoch
-                if current >= 0 and current != partition.leader_epoch:
-                    raise KafkaError(ErrorCode.fenced_leader_epoch
-                                     if current < partition.leader_epoch
-                                     else ErrorCode.unknown_leader_epoch)
+                partition.check_leader_epoch(p.current_leader_epoch)
                 if 0 <= p.leader_epoch <= partition.leader_epoch:
                     result["leader_epoch"] = partition.leader_epoch
                     result["end_offset"] = partition.log.log_end_offset
