@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import TYPE_CHECKING
 
 from ..handlers import CloseConnection, dispatch, frame_response
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("odradek.server")
 
 RECV_BUFFER = 256 * 1024
+# Connections start with a small receive buffer and grow it to RECV_BUFFER when a frame needs
+# it: a thousand idle connections should not hold 256 MB.
+INITIAL_RECV_BUFFER = 16 * 1024
 MAX_QUEUED_REQUESTS = 64
 MAX_QUEUED_BYTES = 16 * 1024 * 1024
 # File slices count too (they cost no memory, but a client that reads nothing should not make
@@ -49,7 +52,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.listener = listener  # None: the default PLAINTEXT listener
         self.session = None  # security state (principal, SASL): security/session.py
         self.max_request = server.max_request_bytes
-        self.buf = bytearray(RECV_BUFFER)
+        self.buf = bytearray(INITIAL_RECV_BUFFER)
         self.start = 0
         self.end = 0
         self.big: bytearray | None = None  # a frame larger than buf, being read
@@ -64,6 +67,8 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.task: asyncio.Task | None = None
         self.peer = ("?", 0)
         self.stats = server.core.stats  # metrics counters (odradek.metrics); None: off
+        self.last_active = 0.0  # monotonic time of the last bytes in (connections.max.idle.ms)
+        self.counted = False  # in the server's connection counts (max.connections)
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -72,6 +77,14 @@ class KafkaConnection(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer = (peer[0], peer[1])
+        self.last_active = monotonic()
+        refusal = self.server.admit(self)
+        if refusal is not None:
+            log.info("refusing connection from %s:%d: %s", *self.peer, refusal)
+            self.closed = True
+            self.output = BufferedOutput(transport)
+            transport.abort()
+            return
         self.session = self.server.new_session(self.listener, transport)
         if self.session is not None and not self.session.authenticated:
             # Before SASL authentication only small requests (sasl.server.max.receive.size).
@@ -92,6 +105,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.max_request = self.server.max_request_bytes
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.server.release(self)
         self.closed = True
         self.output.close()
         self.pending.clear()
@@ -111,6 +125,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         return memoryview(self.buf)[self.end :]
 
     def buffer_updated(self, nbytes: int) -> None:
+        self.last_active = monotonic()
         if self.big is not None:
             self.big_got += nbytes
             if self.big_got == len(self.big):
@@ -136,6 +151,12 @@ class KafkaConnection(asyncio.BufferedProtocol):
         buf[:n] = buf[self.start : self.end]
         self.start, self.end = 0, n
 
+    def _grow(self) -> None:
+        buf = bytearray(RECV_BUFFER)
+        n = self.end - self.start
+        buf[:n] = self.buf[self.start : self.end]
+        self.buf, self.start, self.end = buf, 0, n
+
     def _parse(self) -> None:
         buf = self.buf
         # While paused, frames already received stay in `buf`: the limits hold for them too.
@@ -153,6 +174,9 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 self.start = start + 4 + size
                 self._on_frame(frame)
                 continue
+            if size + 4 > len(buf) and size + 4 <= RECV_BUFFER:
+                self._grow()  # the frame fits the full-size buffer: wait for the rest there
+                return
             if size + 4 > len(buf):
                 if not self._reserve(size):
                     return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 
 from ..broker.core import BrokerCore
 from ..security.listeners import Listener
@@ -42,6 +43,51 @@ class KafkaServer:
         self.faults = None
         self.metrics_port: int | None = None  # HTTP listeners started by app.serve
         self.console_port: int | None = None
+        # Kafka's connection limits; 0 per IP refuses that address entirely.
+        self.max_connections = core.broker_int("max.connections")
+        self.max_connections_per_ip = core.broker_int("max.connections.per.ip")
+        self.per_ip_overrides = _parse_overrides(
+            core.configs.broker_value("max.connections.per.ip.overrides") or "")
+        self.connection_count = 0
+        self.connections_per_ip: dict[str, int] = {}
+        self.idle_ms = core.broker_int("connections.max.idle.ms")
+
+    def admit(self, conn: KafkaConnection) -> str | None:
+        """Count a new connection, or say why it is refused (max.connections[.per.ip])."""
+        ip = conn.peer[0]
+        per_ip = self.connections_per_ip.get(ip, 0)
+        limit = self.per_ip_overrides.get(ip, self.max_connections_per_ip)
+        if per_ip >= limit:
+            return f"{per_ip} connections from {ip} (max.connections.per.ip={limit})"
+        if self.connection_count >= self.max_connections:
+            return f"{self.connection_count} connections (max.connections)"
+        self.connection_count += 1
+        self.connections_per_ip[ip] = per_ip + 1
+        conn.counted = True
+        return None
+
+    def release(self, conn: KafkaConnection) -> None:
+        if not conn.counted:
+            return
+        conn.counted = False
+        self.connection_count -= 1
+        ip = conn.peer[0]
+        left = self.connections_per_ip.get(ip, 1) - 1
+        if left:
+            self.connections_per_ip[ip] = left
+        else:
+            self.connections_per_ip.pop(ip, None)
+
+    def close_idle(self) -> int:
+        """Close connections that sent nothing for connections.max.idle.ms and have no
+        request in progress, as Kafka's selector does."""
+        deadline = time.monotonic() - self.idle_ms / 1000
+        idle = [c for c in self.connections
+                if c.last_active < deadline and not c.busy and not c.pending]
+        for conn in idle:
+            log.info("closing idle connection from %s:%d", *conn.peer)
+            conn.close()
+        return len(idle)
 
     def context_args(self, peer: tuple[str, int], session: Session | None = None) -> tuple:
         return (self.core, peer[0], peer[1], session)
@@ -107,15 +153,18 @@ class KafkaServer:
     async def _run_housekeeping(self) -> None:
         """Retention every `log.retention.check.interval.ms`, committed offsets expiry every
         `offsets.retention.check.interval.ms`; producer state snapshots (which bound the log
-        replay after a crash) and expiry every 30 s."""
+        replay after a crash) and expiry every 30 s; idle connections (at most every 10 s)."""
         loop = asyncio.get_running_loop()
         retention_every = self.core.broker_int("log.retention.check.interval.ms") / 1000
         offsets_every = self.core.broker_int("offsets.retention.check.interval.ms") / 1000
         next_retention = loop.time() + retention_every
         next_offsets = loop.time() + offsets_every
+        idle_every = max(min(self.idle_ms / 4000, 10.0), 0.05)
         while True:
-            await asyncio.sleep(min(retention_every, offsets_every, PRODUCER_SNAPSHOT_INTERVAL))
+            await asyncio.sleep(min(retention_every, offsets_every, PRODUCER_SNAPSHOT_INTERVAL,
+                                    idle_every))
             try:
+                self.close_idle()
                 if loop.time() >= next_retention:
                     next_retention = loop.time() + retention_every
                     deleted = self.core.enforce_retention()
@@ -144,3 +193,13 @@ class KafkaServer:
         await asyncio.gather(*tasks, return_exceptions=True)
         for server in self._servers:
             await server.wait_closed()
+
+
+def _parse_overrides(value: str) -> dict[str, int]:
+    """`max.connections.per.ip.overrides`: "host1:limit1,host2:limit2"."""
+    overrides = {}
+    for item in value.split(","):
+        host, sep, limit = item.strip().rpartition(":")
+        if sep and host:
+            overrides[host] = int(limit)
+    return overrides
