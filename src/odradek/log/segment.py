@@ -147,6 +147,8 @@ class LogSegment:
         recovery only has to look at the active segment's tail."""
         if self.max_timestamp >= 0:
             self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+        if self._space is not None:
+            self._space.release(self.size)  # before the fsync, which then covers it too
         self.flush()
         self._close_writers()
 
