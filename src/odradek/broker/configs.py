@@ -82,7 +82,11 @@ class ConfigDef:
                 f"Not a number of type {self.type.name}"
             ) from None
         if self.validate is not None:
-            self.validate(value)
+            try:
+                self.validate(value)
+            except ConfigError as exc:
+                raise ConfigError(f"Invalid value {value} for configuration {self.name}: "
+                                  f"{exc}") from None
         return parsed
 
 
@@ -99,7 +103,7 @@ def _one_of(*allowed: str) -> Callable[[str], None]:
         items = [p.strip() for p in value.split(",")] if "," in value else [value.strip()]
         for item in items:
             if item not in allowed:
-                raise ConfigError(f"String must be one of: {', '.join(allowed)}")
+                raise ConfigError(f"String must be one of: {', '.join(sorted(allowed))}")
 
     return check
 
@@ -129,12 +133,10 @@ _TOPIC = [
               ("log.flush.interval.messages",), _at_least(1)),
     ConfigDef("flush.ms", T.LONG, str(LONG_MAX), "fsync after this many ms",
               ("log.flush.interval.ms",), _at_least(0)),
-    ConfigDef("follower.replication.throttled.replicas", T.LIST, "", "throttled replicas",
-              ("follower.replication.throttled.replicas",)),
+    ConfigDef("follower.replication.throttled.replicas", T.LIST, "", "throttled replicas"),
     ConfigDef("index.interval.bytes", T.INT, "4096", "bytes between offset index entries",
               ("log.index.interval.bytes",), _at_least(0)),
-    ConfigDef("leader.replication.throttled.replicas", T.LIST, "", "throttled replicas",
-              ("leader.replication.throttled.replicas",)),
+    ConfigDef("leader.replication.throttled.replicas", T.LIST, "", "throttled replicas"),
     ConfigDef("local.retention.bytes", T.LONG, "-2", "tiered storage local retention",
               ("log.local.retention.bytes",), _at_least(-2)),
     ConfigDef("local.retention.ms", T.LONG, "-2", "tiered storage local retention",

@@ -152,17 +152,19 @@ class BrokerCore:
                                  f"Topic '{name}' collides with existing topic: {existing}")
         if partitions < 1:
             raise KafkaError(ErrorCode.invalid_partitions,
-                             "Number of partitions must be larger than 0.")
+                             "Number of partitions was set to an invalid non-positive value.")
         self.check_partition_limit(partitions)
         if replication_factor < 1:
             raise KafkaError(ErrorCode.invalid_replication_factor,
-                             "Replication factor must be larger than 0.")
+                             "Replication factor must be larger than 0, or -1 to use the "
+                             "default value.")
         if replication_factor > 1:
             raise KafkaError(
                 ErrorCode.invalid_replication_factor,
                 f"Unable to replicate the partition {replication_factor} time(s): The target "
                 f"replication factor of {replication_factor} cannot be reached because only "
-                "1 broker(s) are registered.",
+                "1 broker(s) are registered or some brokers have all their log directories "
+                "cordoned.",
             )
         self.validate_topic_configs(configs)
 
@@ -235,11 +237,11 @@ class BrokerCore:
         current = len(topic.partitions)
         if count < current:
             raise KafkaError(ErrorCode.invalid_partitions,
-                             f"Topic currently has {current} partitions, which is higher than "
-                             f"the requested {count}.")
+                             f"The topic {name} currently has {current} partition(s); {count} "
+                             "would not be an increase.")
         if count == current:
             raise KafkaError(ErrorCode.invalid_partitions,
-                             f"Topic already has {current} partitions.")
+                             f"Topic already has {current} partition(s).")
         self.check_partition_limit(count)
         if validate_only:
             return

@@ -17,24 +17,23 @@ MAX_NAME_LENGTH = 249
 
 
 def validate_topic_name(name: str | None) -> None:
+    """Kafka's topic name rules, with Kafka 4's messages."""
     if not name:
         raise KafkaError(ErrorCode.invalid_topic_exception,
-                         "Topic name is illegal, it can't be empty")
+                         "Topic name is invalid: the empty string is not allowed")
     if name in (".", ".."):
         raise KafkaError(ErrorCode.invalid_topic_exception,
-                         "Topic name cannot be \".\" or \"..\"")
+                         f"Topic name is invalid: '{name}' is not allowed")
     if len(name) > MAX_NAME_LENGTH:
         raise KafkaError(
             ErrorCode.invalid_topic_exception,
-            f"Topic name is illegal, it can't be longer than {MAX_NAME_LENGTH} characters, "
-            f"topic name: {name}",
-        )
+            f"Topic name is invalid: the length of '{name}' is longer than the max allowed "
+            f"length {MAX_NAME_LENGTH}")
     if not _LEGAL.match(name):
         raise KafkaError(
             ErrorCode.invalid_topic_exception,
-            f"Topic name \"{name}\" is illegal, it contains a character other than ASCII "
-            "alphanumerics, '.', '_' and '-'",
-        )
+            f"Topic name is invalid: '{name}' contains one or more characters other than "
+            "ASCII alphanumerics, '.', '_' and '-'")
 
 
 @dataclass(eq=False)

@@ -40,7 +40,7 @@ def apply_configs(ctx: RequestContext, res, change, validate_only: bool) -> dict
             topic = broker.topics.get(res.resource_name)
             if topic is None:
                 raise KafkaError(ErrorCode.unknown_topic_or_partition,
-                                 f"Topic '{res.resource_name}' does not exist.")
+                                 f"The topic '{res.resource_name}' does not exist.")
             new = change(dict(topic.configs))
             broker.validate_topic_configs(new)
             if not validate_only:

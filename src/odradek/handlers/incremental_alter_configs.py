@@ -31,16 +31,19 @@ def handle_incremental_alter_configs(ctx: RequestContext, request):
                 definition = defs.get(op.name)
                 if definition is None:
                     raise KafkaError(ErrorCode.invalid_config,
-                                     f"Unknown config name: {op.name}")
+                                     f"Unknown topic config name: {op.name}"
+                                     if res.resource_type == TOPIC
+                                     else f"Unknown broker config name: {op.name}")
                 if op.config_operation == SET:
                     new[op.name] = op.value
                 elif op.config_operation == DELETE:
                     new.pop(op.name, None)
                 elif op.config_operation in (APPEND, SUBTRACT):
                     if definition.type != ConfigType.LIST:
+                        action = "APPEND" if op.config_operation == APPEND else "SUBTRACT"
                         raise KafkaError(ErrorCode.invalid_config,
-                                         f"Config {op.name} is not a list; cannot append or "
-                                         "subtract")
+                                         f"Can't {action} to key {op.name} because its type "
+                                         "is not LIST.")
                     current = old.get(op.name)
                     if current is None:
                         current = ctx.broker.configs.topic_value(op.name, old) if (
