@@ -27,7 +27,7 @@ from ..broker.topics import Partition
 from ..log.errors import OffsetOutOfRangeError
 from ..protocol.api_keys import ApiKey
 from ..protocol.build import millis
-from ..protocol.errors import ErrorCode
+from ..protocol.errors import ErrorCode, KafkaError
 from ..protocol.fetch import FetchPartitionResponse, encode_fetch_response
 from ..security.acl import Op, Res
 from .context import RequestContext
@@ -129,11 +129,10 @@ def _read_partition(partition: Partition, req, remaining: int, min_one: bool,
         partition.index, high_watermark=hw, last_stable_offset=hw,
         log_start_offset=plog.log_start_offset,
         aborted_transactions=[] if read_committed else None, records=b"")
-    epoch = getattr(req, "current_leader_epoch", -1)
-    if epoch >= 0 and epoch != partition.leader_epoch:
-        r.error_code = (ErrorCode.fenced_leader_epoch if epoch < partition.leader_epoch
-                        else ErrorCode.unknown_leader_epoch)
-        r.records = b""
+    try:
+        partition.check_leader_epoch(getattr(req, "current_leader_epoch", -1))
+    except KafkaError as exc:
+        r.error_code = exc.code
         return r
     try:
         data = plog.read(req.fetch_offset, min(req.partition_max_bytes, remaining),
