@@ -211,14 +211,8 @@ class KafkaConnection(asyncio.BufferedProtocol):
         started = perf_counter() if stats is not None else 0.0
         try:
             header, result = dispatch(self.server.context_args(self.peer, self.session), frame)
-        except CloseConnection as exc:
-            log.info("closing connection from %s:%d: %s", *self.peer, exc)
-            self.close()
-            return
-        except Exception:
-            log.exception("error handling a request from %s:%d; closing the connection",
-                          *self.peer)
-            self.close()
+        except Exception as exc:
+            self._fail(exc)
             return
         if hasattr(result, "__await__"):
             self.busy = True
@@ -232,22 +226,23 @@ class KafkaConnection(asyncio.BufferedProtocol):
     async def _finish(self, header, awaitable, started: float = 0.0) -> None:
         try:
             result = await awaitable
-        except asyncio.CancelledError:
-            raise
-        except CloseConnection as exc:
-            log.info("closing connection from %s:%d: %s", *self.peer, exc)
-            self.close()
-            return
-        except Exception:
-            log.exception("error handling a request from %s:%d; closing the connection",
-                          *self.peer)
-            self.close()
+        except Exception as exc:  # CancelledError is not an Exception: it propagates
+            self._fail(exc)
             return
         self._respond(header, result)
         if self.stats is not None:
             self.stats.request(header.api_key, perf_counter() - started)
         self.busy = False
         self._drain()
+
+    def _fail(self, exc: Exception) -> None:
+        """A request that cannot be answered: Kafka closes the connection."""
+        if isinstance(exc, CloseConnection):
+            log.info("closing connection from %s:%d: %s", *self.peer, exc)
+        else:
+            log.error("error handling a request from %s:%d; closing the connection",
+                      *self.peer, exc_info=exc)
+        self.close()
 
     def _drain(self) -> None:
         """Process the requests that queued up while one was waiting."""
