@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import struct
 import threading
@@ -12,6 +13,7 @@ from kio.schema.create_topics.v7 import request as create_topics
 from kio.schema.fetch.v12 import request as fetch
 from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
 from kio.schema.produce.v9 import request as produce
+from kio.schema.produce.v13 import request as produce_v13
 
 from odradek.protocol.codec import encode
 from odradek.protocol.records import Record, build_batch
@@ -175,3 +177,56 @@ def test_fetch_errors(client, topic_name):
     assert part.error_code == 1  # OFFSET_OUT_OF_RANGE
     part = client.request(fetch_req(topic_name + "-missing", 0)).responses[0].partitions[0]
     assert part.error_code == 3  # UNKNOWN_TOPIC_OR_PARTITION
+
+
+def _fetch_records(client: WireClient, topic: str, partition: int) -> bytes:
+    req = dataclasses.replace(fetch_req(topic, 0), topics=(fetch.FetchTopic(
+        topic=topic, partitions=(fetch.FetchPartition(
+            partition=partition, current_leader_epoch=-1, fetch_offset=0, last_fetched_epoch=-1,
+            log_start_offset=-1, partition_max_bytes=1 << 20),)),))
+    part = client.request(req).responses[0].partitions[0]
+    assert part.error_code == 0
+    return part.records
+
+
+def test_single_partition_requests_are_stored_and_answered_as_any_other(client, topic_name):
+    """librdkafka's one-partition requests take a shorter path (handlers/produce.py); the same
+    batch sent in a request of another shape must end up as the same bytes, with the same
+    answer."""
+    make_topic(client, topic_name, partitions=2)
+    records = build_batch([Record(0, 1_700_000_000_000, b"k", b"v" * 300)] * 50)
+    single = client.request(produce_req(topic_name, records))
+    assert single.responses[0].partition_responses[0].error_code == 0
+    # Partition 1, in a request that also names a missing topic: the general path.
+    general = client.request(produce.ProduceRequest(
+        transactional_id=None, acks=-1, timeout=datetime.timedelta(seconds=5),
+        topic_data=(produce.TopicProduceData(name=topic_name, partition_data=(
+            produce.PartitionProduceData(index=1, records=records),)),
+                    produce.TopicProduceData(name=topic_name + "-missing", partition_data=(
+                        produce.PartitionProduceData(index=0, records=records),)))))
+    answers = [single.responses[0].partition_responses[0],
+               general.responses[0].partition_responses[0]]
+    assert general.responses[1].partition_responses[0].error_code == 3
+    assert [(a.error_code, a.base_offset, a.log_start_offset, a.error_message)
+            for a in answers] == [(0, 0, 0, None)] * 2
+    assert _fetch_records(client, topic_name, 0) == _fetch_records(client, topic_name, 1)
+    # v13 names the topic by id.
+    topic_id = client.request(MetadataRequest(
+        topics=(MetadataRequestTopic(topic_id=None, name=topic_name),),
+        allow_auto_topic_creation=False,
+        include_topic_authorized_operations=False)).topics[0].topic_id
+    by_id = client.request(produce_v13.ProduceRequest(
+        transactional_id=None, acks=1, timeout=datetime.timedelta(seconds=5),
+        topic_data=(produce_v13.TopicProduceData(topic_id=topic_id, partition_data=(
+            produce_v13.PartitionProduceData(index=0, records=records),)),)))
+    answer = by_id.responses[0]
+    assert answer.topic_id == topic_id
+    assert (answer.partition_responses[0].error_code,
+            answer.partition_responses[0].base_offset) == (0, 50)
+    # Errors on the short path: answered like the general path's, nothing stored.
+    bad = bytearray(records)
+    bad[-1] ^= 0xFF
+    assert produce_result(client, topic_name, bytes(bad)).error_code == 2  # CORRUPT_MESSAGE
+    # acks=0 with a bad batch: no answer, the connection is closed (as Kafka does).
+    client.send_raw(client.frame(0, 9, encode(produce_req(topic_name, bytes(bad), acks=0))))
+    assert client.is_closed()

@@ -22,7 +22,9 @@ from odradek.protocol.primitives import DecodeError
 from odradek.protocol.produce import (
     ProducePartitionResponse,
     decode_produce_request,
+    decode_single_produce,
     encode_produce_response,
+    encode_single_produce_response,
 )
 from odradek.protocol.records import build_batch, parse_batch_header, patch_base_offset
 
@@ -387,3 +389,107 @@ def test_default_tagged_fields_are_not_written() -> None:
 def test_response_unsupported_version() -> None:
     with pytest.raises(ValueError):
         encode_produce_response(2, [])
+
+
+# --------------------------------------------------------------------------- single partition
+
+SINGLE_CASES = [
+    # (name, acks, partition index, records): records of 1-, 2- and 3-byte compact lengths
+    ("t", 1, 0, batch(1, 5)),
+    ("orders", -1, 7, batch(40, 6)),
+    ("ünïcode-topic", 0, 2**31 - 1, batch(300, 7)),
+    ("x" * 126, 1, 3, batch(2, 8)),  # the longest name with a one-byte length
+]
+
+
+def single_request(version: int, name: str, acks: int, index: int, records: bytes | None,
+                   *, transactional_id: str | None = None, partitions: int = 1,
+                   topics: int = 1) -> bytearray:
+    m = schema(version, "request")
+    part = m.PartitionProduceData(index=index, records=records)
+    topic = make(m.TopicProduceData, name=name, topic_id=uuid.UUID(int=0xFEED),
+                 partition_data=(part,) * partitions)
+    request = m.ProduceRequest(
+        transactional_id=transactional_id, acks=acks,
+        timeout=i32Timedelta.parse(datetime.timedelta(milliseconds=5_000)),
+        topic_data=(topic,) * topics,
+    )
+    return bytearray(kio_write(m.ProduceRequest, request))
+
+
+@pytest.mark.parametrize("version", range(9, 14))
+@pytest.mark.parametrize(("name", "acks", "index", "records"), SINGLE_CASES)
+def test_single_decode_agrees_with_the_general_decoder(version: int, name: str, acks: int,
+                                                       index: int, records: bytes) -> None:
+    raw = single_request(version, name, acks, index, records)
+    single = decode_single_produce(memoryview(raw), version)
+    general = decode_produce_request(memoryview(raw), version)
+    assert single is not None
+    topic = general.topics[0]
+    assert single.topic == (topic.topic_id if version >= 13 else topic.name)
+    assert (single.acks, single.index) == (general.acks, topic.partitions[0].index)
+    assert bytes(single.records) == bytes(topic.partitions[0].records) == records
+    assert single.records.obj is raw  # zero copy: patched in place like the general path's
+
+
+def _tagged_single(version: int) -> bytearray:
+    plain = single_request(version, "t", 1, 0, batch(2, 1))
+    # The same request with one unknown tagged field in the request's own section.
+    return plain[:-1] + b"\x01\x03\x02ab"
+
+
+OTHER_SHAPES = {
+    "transactional id": lambda v: single_request(v, "t", 1, 0, batch(1, 1), transactional_id="x"),
+    "two partitions": lambda v: single_request(v, "t", 1, 0, batch(1, 1), partitions=2),
+    "two topics": lambda v: single_request(v, "t", 1, 0, batch(1, 1), topics=2),
+    "no topics": lambda v: single_request(v, "t", 1, 0, batch(1, 1), topics=0),
+    "null records": lambda v: single_request(v, "t", 1, 0, None),
+    "empty records": lambda v: single_request(v, "t", 1, 0, b""),
+    "long name": lambda v: single_request(v, "x" * 127, 1, 0, batch(1, 1)),
+    "tagged fields": _tagged_single,
+    "trailing bytes": lambda v: single_request(v, "t", 1, 0, batch(1, 1)) + b"\x00",
+}
+
+
+@pytest.mark.parametrize("version", range(9, 14))
+@pytest.mark.parametrize("shape", OTHER_SHAPES)
+def test_single_decode_leaves_other_shapes_to_the_general_decoder(version: int,
+                                                                  shape: str) -> None:
+    if shape == "long name" and version >= 13:
+        pytest.skip("v13 identifies topics by id")
+    raw = OTHER_SHAPES[shape](version)
+    assert decode_single_produce(memoryview(raw), version) is None
+    if shape != "trailing bytes":
+        decode_produce_request(memoryview(raw), version)  # well-formed: the general path reads it
+
+
+@pytest.mark.parametrize("version", range(3, 9))
+def test_single_decode_only_reads_flexible_versions(version: int) -> None:
+    raw = single_request(version, "t", 1, 0, batch(1, 1))
+    assert decode_single_produce(memoryview(raw), version) is None
+
+
+@pytest.mark.parametrize("version", [9, 12, 13])
+def test_single_decode_of_every_truncation_and_garbage_is_none(version: int) -> None:
+    raw = single_request(version, "orders", 1, 4, batch(3, 2))
+    for cut in range(len(raw)):
+        assert decode_single_produce(memoryview(raw[:cut]), version) is None
+    bad_utf8 = single_request(version, "ab", 1, 4, batch(3, 2))
+    if version < 13:
+        bad_utf8[9] = 0xFF
+        assert decode_single_produce(memoryview(bad_utf8), version) is None
+        with pytest.raises(DecodeError):
+            decode_produce_request(memoryview(bad_utf8), version)
+
+
+@pytest.mark.parametrize("version", range(9, 14))
+@pytest.mark.parametrize("name", ["t", "ünïcode-topic", "x" * 126])
+def test_single_response_is_the_general_encoding(version: int, name: str) -> None:
+    for index, base, append_time, start in [(0, 0, -1, 0), (7, 123_456_789_012, 1_700_000, 42),
+                                            (2**31 - 1, 2**63 - 1, -1, 2**62)]:
+        topic: str | uuid.UUID = uuid.UUID(int=hash(name) & 0xFFFF) if version >= 13 else name
+        general = encode_produce_response(version, [
+            ("" if version >= 13 else name, topic if version >= 13 else None,
+             [ProducePartitionResponse(index, 0, base, append_time, start)])])
+        assert encode_single_produce_response(version, topic, index, base, append_time,
+                                              start) == general

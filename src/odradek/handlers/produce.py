@@ -21,13 +21,19 @@ needs WRITE (else TOPIC_AUTHORIZATION_FAILED for its partitions, nothing written
 
 from __future__ import annotations
 
-from ..broker.core import now_ms
+import uuid
+
+from ..broker.core import BrokerCore, now_ms
+from ..broker.topics import Partition
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode, KafkaError
 from ..protocol.produce import (
     ProducePartitionResponse,
+    SingleProduce,
     decode_produce_request,
+    decode_single_produce,
     encode_produce_response,
+    encode_single_produce_response,
 )
 from ..security.acl import Op, Res
 from .context import RequestContext
@@ -36,7 +42,42 @@ from .registry import handler
 
 
 @handler(ApiKey.PRODUCE, versions=(3, 13), advertise_from=0, raw=True)
-def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
+def handle_produce(ctx: RequestContext, body: memoryview):
+    broker = ctx.broker
+    if broker.authorizer is None:
+        single = decode_single_produce(body, ctx.version)
+        if single is not None:
+            topic = (broker.topics_by_id.get(single.topic) if isinstance(single.topic, uuid.UUID)
+                     else broker.topics.get(single.topic))
+            if (topic is not None and 0 <= single.index < len(topic.partitions)
+                    and single.acks in (-1, 0, 1)):
+                return _produce_single(ctx, single, topic.partitions[single.index])
+    return _produce(ctx, body)
+
+
+def _produce_single(ctx: RequestContext, single: SingleProduce, partition: Partition):
+    """librdkafka's usual request (one partition of a known topic, no authorizer), answered
+    without the general path's request and response structures: measured, a third of the
+    broker's Python time per produce request."""
+    now = now_ms()
+    r, durable = _append(ctx.broker, partition, single.index, single.records, now,
+                         ctx.version, single.acks)
+    if single.acks == 0:
+        if r.error_code:
+            raise CloseConnection("acks=0 produce failed")
+        return None
+    if r.error_code == 0 and durable is None:
+        return encode_single_produce_response(ctx.version, single.topic, single.index,
+                                              r.base_offset, r.log_append_time_ms,
+                                              r.log_start_offset)
+    by_id = isinstance(single.topic, uuid.UUID)
+    results = [("" if by_id else single.topic, single.topic if by_id else None, [r])]
+    if durable is not None:
+        return _after_fsync(ctx.version, results, [(durable, r)])
+    return encode_produce_response(ctx.version, results)
+
+
+def _produce(ctx: RequestContext, body: memoryview):
     try:
         request = decode_produce_request(body, ctx.version)
     except ValueError as exc:
@@ -53,32 +94,20 @@ def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
         denied = bool(name) and not ctx.authorize(Op.WRITE, Res.TOPIC, name)
         responses = []
         for p in t.partitions:
-            r = ProducePartitionResponse(index=p.index)
             if bad_acks:
-                r.error_code = ErrorCode.invalid_required_acks
+                r = ProducePartitionResponse(p.index, ErrorCode.invalid_required_acks)
             elif denied:  # before existence, so that names of hidden topics do not leak
-                r.error_code = ErrorCode.topic_authorization_failed
+                r = ProducePartitionResponse(p.index, ErrorCode.topic_authorization_failed)
             elif topic is None:
-                r.error_code = (ErrorCode.unknown_topic_id if t.topic_id
-                                else ErrorCode.unknown_topic_or_partition)
+                r = ProducePartitionResponse(p.index, ErrorCode.unknown_topic_id if t.topic_id
+                                             else ErrorCode.unknown_topic_or_partition)
             elif not 0 <= p.index < len(topic.partitions):
-                r.error_code = ErrorCode.unknown_topic_or_partition
+                r = ProducePartitionResponse(p.index, ErrorCode.unknown_topic_or_partition)
             else:
-                partition = topic.partitions[p.index]
-                try:
-                    end = partition.log.log_end_offset
-                    appended = broker.append_records(partition, p.records, now, ctx.version)
-                    r.base_offset = appended.base_offset
-                    r.log_append_time_ms = appended.log_append_time_ms
-                    r.log_start_offset = partition.log.log_start_offset
-                    if request.acks != 0:
-                        durable = broker.flusher.after_append(
-                            partition.log, now, wrote=partition.log.log_end_offset != end)
-                        if durable is not None:
-                            waits.append((durable, r))
-                except KafkaError as exc:
-                    r.error_code = exc.code
-                    r.error_message = exc.message
+                r, durable = _append(broker, topic.partitions[p.index], p.index, p.records, now,
+                                     ctx.version, request.acks)
+                if durable is not None:
+                    waits.append((durable, r))
             failed = failed or r.error_code != 0
             responses.append(r)
         results.append((t.name, t.topic_id, responses))
@@ -89,6 +118,26 @@ def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | None:
     if waits:
         return _after_fsync(ctx.version, results, waits)
     return encode_produce_response(ctx.version, results)
+
+
+def _append(broker: BrokerCore, partition: Partition, index: int, records: memoryview | None,
+            now: int, version: int, acks: int):
+    """Append one partition's records: its response, and the fsync to wait for before
+    answering if the flush policy wants the records on disk first (else None)."""
+    r = ProducePartitionResponse(index)
+    try:
+        plog = partition.log
+        end = plog.log_end_offset
+        appended = broker.append_records(partition, records, now, version)
+        r.base_offset = appended.base_offset
+        r.log_append_time_ms = appended.log_append_time_ms
+        r.log_start_offset = plog.log_start_offset
+        if acks != 0:
+            return r, broker.flusher.after_append(plog, now, wrote=plog.log_end_offset != end)
+    except KafkaError as exc:
+        r.error_code = exc.code
+        r.error_message = exc.message
+    return r, None
 
 
 async def _after_fsync(version: int, results: list, waits: list) -> bytes:

@@ -86,22 +86,22 @@ class PartitionLog:
         into `batches` in place, so it must be writable; it is written with one system call."""
         if not headers:
             raise ValueError("nothing to append")
-        if memoryview(batches).readonly:
+        if isinstance(batches, bytes) or (isinstance(batches, memoryview) and batches.readonly):
             batches = bytearray(batches)  # tools/tests may pass bytes; the broker never does
         config = self.config
         log_append_time = config.log_append_time
         first = self.log_end_offset
-        n_records = sum([h.last_offset_delta for h in headers]) + len(headers)
+        if len(headers) == 1:  # what producers send: one batch per partition
+            n_records = headers[0].last_offset_delta + 1
+            max_ts = headers[0].max_timestamp
+        else:
+            n_records = sum([h.last_offset_delta for h in headers]) + len(headers)
+            max_ts = max([h.max_timestamp for h in headers])
         segment = self.segments[-1]
-        if segment.size:
-            if log_append_time:
-                max_ts = now_ms
-            elif len(headers) == 1:
-                max_ts = headers[0].max_timestamp
-            else:
-                max_ts = max([h.max_timestamp for h in headers])
-            if self._should_roll(segment, len(batches), max_ts, first + n_records - 1, now_ms):
-                segment = self._roll(now_ms)
+        if segment.size and self._should_roll(segment, len(batches),
+                                              now_ms if log_append_time else max_ts,
+                                              first + n_records - 1, now_ms):
+            segment = self._roll(now_ms)
         self.log_end_offset = segment.append(
             batches, headers, first, now_ms, log_append_time=log_append_time
         )
@@ -116,13 +116,14 @@ class PartitionLog:
         self, segment: LogSegment, incoming: int, max_ts: int, last_offset: int, now_ms: int
     ) -> bool:
         # Kafka's LogSegment.shouldRoll (without roll jitter). Only asked of non-empty segments.
+        # Runs for every append: the cheap comparisons first.
         config = self.config
         return (
             segment.size > config.segment_bytes - incoming
-            or segment.time_waited_for_roll(now_ms, max_ts) > config.segment_ms
+            or not segment.offset_index.can_append_offset(last_offset)
             or len(segment.offset_index) >= config.max_offset_index_entries
             or len(segment.time_index) >= config.max_time_index_entries
-            or not segment.offset_index.can_append_offset(last_offset)
+            or segment.time_waited_for_roll(now_ms, max_ts) > config.segment_ms
         )
 
     def roll_if_due(self, now_ms: int) -> bool:

@@ -77,10 +77,13 @@ def _known_versions(api_key: int) -> frozenset[int]:
     return frozenset(schema_name_map[name]) if name else frozenset()
 
 
+# Every request asks these two (bounded: a fuzzer's random keys and versions must not grow it).
+@functools.lru_cache(maxsize=2048)
 def request_header_version(api_key: int, version: int) -> int:
     return 2 if is_flexible(api_key, version) else 1
 
 
+@functools.lru_cache(maxsize=2048)
 def response_header_version(api_key: int, version: int) -> int:
     # ApiVersions responses always use header v0, so that a client can read the error
     # and the version table even when it asked for a version the broker does not know.

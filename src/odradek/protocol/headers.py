@@ -44,11 +44,13 @@ def decode_request_header(frame: memoryview) -> tuple[RequestHeader, int]:
     pos = _FIXED.size
     client_id = None
     if id_len >= 0:
-        if pos + id_len > len(frame):
+        end = pos + id_len
+        if end > len(frame):
             raise DecodeError("client_id runs past the end of the request")
-        client_id = bytes(frame[pos : pos + id_len]).decode("utf-8", "replace")
-        pos += id_len
+        client_id = str(frame[pos:end], "utf-8", "replace")
+        pos = end
     version = request_header_version(api_key, api_version)
     if version >= 2:
-        pos = skip_tagged_fields(frame, pos)
+        # Nearly always an empty tagged-field section.
+        pos = pos + 1 if pos < len(frame) and frame[pos] == 0 else skip_tagged_fields(frame, pos)
     return RequestHeader(api_key, api_version, correlation_id, client_id, version), pos

@@ -181,7 +181,8 @@ def _take(buf: Buffer, pos: int, size: int, what: str) -> memoryview:
     return memoryview(buf)[pos : pos + size]
 
 
-def _utf8(view: memoryview, pos: int) -> str:
+def decode_utf8(view: memoryview, pos: int) -> str:
+    """UTF-8 text of `view` (found at byte `pos`, for the error message)."""
     try:
         return str(view, "utf-8")
     except UnicodeDecodeError as exc:
@@ -195,7 +196,7 @@ def read_nullable_string(buf: Buffer, pos: int) -> tuple[str | None, int]:
         if size != -1:
             raise DecodeError(f"negative string length {size} at byte {pos - 2}")
         return None, pos
-    return _utf8(_take(buf, pos, size, "string"), pos), pos + size
+    return decode_utf8(_take(buf, pos, size, "string"), pos), pos + size
 
 
 def read_string(buf: Buffer, pos: int) -> tuple[str, int]:
@@ -211,7 +212,7 @@ def read_compact_nullable_string(buf: Buffer, pos: int) -> tuple[str | None, int
     if size == 0:
         return None, pos
     size -= 1
-    return _utf8(_take(buf, pos, size, "compact string"), pos), pos + size
+    return decode_utf8(_take(buf, pos, size, "compact string"), pos), pos + size
 
 
 def read_compact_string(buf: Buffer, pos: int) -> tuple[str, int]:

@@ -28,11 +28,13 @@ import functools
 import struct
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from odradek.protocol.primitives import (
     INT32,
     UUID_ZERO,
     DecodeError,
+    decode_utf8,
     encode_array_length,
     encode_nullable_string,
     encode_string,
@@ -56,8 +58,11 @@ __all__ = [
     "ProduceTopic",
     "ProduceRequest",
     "ProducePartitionResponse",
+    "SingleProduce",
     "decode_produce_request",
+    "decode_single_produce",
     "encode_produce_response",
+    "encode_single_produce_response",
 ]
 
 MIN_VERSION = 3
@@ -101,6 +106,52 @@ class ProduceRequest:
     acks: int
     timeout_ms: int
     topics: list[ProduceTopic]
+
+
+class SingleProduce(NamedTuple):
+    """A produce request to one partition of one topic, without a transactional id: what
+    librdkafka sends (one request per partition batch), read in one pass."""
+
+    acks: int
+    topic: str | uuid.UUID  # the name, or the topic id from v13
+    index: int
+    records: memoryview
+
+
+def decode_single_produce(body: memoryview, version: int) -> SingleProduce | None:
+    """The usual flexible request (v9+): no transactional id, one topic, one partition with
+    records, no tagged fields. None for anything else, and for anything malformed: the caller
+    then decodes with `decode_produce_request`, which says what is wrong."""
+    if version < FIRST_FLEXIBLE_VERSION or version > MAX_VERSION:
+        return None
+    end = len(body)
+    if end < 24 or body[0] != 0 or body[7] != 2:  # txn id null, one topic
+        return None
+    acks = _ACKS_TIMEOUT.unpack_from(body, 1)[0]
+    if version >= 13:
+        pos = 24
+        topic: str | uuid.UUID = uuid.UUID(bytes=bytes(body[8:24]))
+    else:
+        pos = 9 + body[8] - 1  # one-byte compact name length
+        if not 9 < pos < 9 + 0x7F:
+            return None
+        try:
+            topic = str(body[9:pos], "utf-8")
+        except UnicodeDecodeError:
+            return None
+    # One partition: its index, a records length of 1 to 3 bytes, then 3 bytes at least.
+    if pos + 9 > end or body[pos] != 2:
+        return None
+    index = INT32.unpack_from(body, pos + 1)[0]
+    try:
+        size, pos = read_uvarint(body, pos + 5)
+    except DecodeError:
+        return None
+    # The records, then empty tagged fields of the partition, topic and request: the end.
+    stop = pos + size - 1
+    if size <= 1 or stop + 3 != end or body[stop] or body[stop + 1] or body[stop + 2]:
+        return None
+    return SingleProduce(acks, topic, index, body[pos:stop])
 
 
 def decode_produce_request(body: memoryview, version: int) -> ProduceRequest:
@@ -159,9 +210,15 @@ def _decode_legacy(buf: memoryview) -> ProduceRequest:
 
 
 def _decode_flexible(buf: memoryview, version: int) -> ProduceRequest:
+    # One-byte lengths and empty tagged-field sections are read inline: this runs for every
+    # produce request, and librdkafka's (one topic, one partition) takes a handful of bytes
+    # besides its records.
     end = len(buf)
     by_id = version >= 13
-    txn_id, pos = read_compact_nullable_string(buf, 0)
+    if buf[0] == 0:  # null transactional id
+        txn_id, pos = None, 1
+    else:
+        txn_id, pos = read_compact_nullable_string(buf, 0)
     acks, timeout_ms = _ACKS_TIMEOUT.unpack_from(buf, pos)
     pos += 6
     # Smallest topic: name (1) or uuid (16), partition count (1), tagged fields (1).
@@ -177,17 +234,25 @@ def _decode_flexible(buf: memoryview, version: int) -> ProduceRequest:
             topic_id: uuid.UUID | None = uuid.UUID(bytes=bytes(buf[pos : pos + 16]))
             pos += 16
         else:
-            name, pos = read_compact_string(buf, pos)
+            size = buf[pos] - 1
+            if 0 <= size < 0x7F and pos + 1 + size <= end:
+                name = decode_utf8(buf[pos + 1 : pos + 1 + size], pos + 1)
+                pos += 1 + size
+            else:
+                name, pos = read_compact_string(buf, pos)
             topic_id = None
         # Smallest partition: int32 index, records length (1), tagged fields (1).
-        n_parts, pos = read_compact_array_length(buf, pos, 6)
+        n_parts = buf[pos] - 1  # count + 1, as a uvarint
+        if 0 <= n_parts < 0x7F and n_parts * 6 <= end - pos - 1:
+            pos += 1
+        else:
+            n_parts, pos = read_compact_array_length(buf, pos, 6)
         if n_parts < 0:
             raise DecodeError("null partition_data array")
         partitions: list[ProducePartition] = []
         for _ in range(n_parts):
             index = INT32.unpack_from(buf, pos)[0]
-            pos += 4
-            size, pos = read_uvarint(buf, pos)
+            size, pos = read_uvarint(buf, pos + 4)
             if size == 0:
                 records = None
             else:
@@ -199,12 +264,12 @@ def _decode_flexible(buf: memoryview, version: int) -> ProduceRequest:
                 records = buf[pos : pos + size]
                 pos += size
             # No tagged fields are defined for partitions/topics/the request: skip them all.
-            # Fast path for the usual empty section.
             pos = pos + 1 if buf[pos] == 0 else skip_tagged_fields(buf, pos)
             partitions.append(ProducePartition(index, records))
         pos = pos + 1 if buf[pos] == 0 else skip_tagged_fields(buf, pos)
         topics.append(ProduceTopic(name, topic_id, partitions))
-    skip_tagged_fields(buf, pos)
+    if pos >= end or buf[pos] != 0:
+        skip_tagged_fields(buf, pos)
     return ProduceRequest(txn_id, acks, timeout_ms, topics)
 
 
@@ -229,6 +294,27 @@ class ProducePartitionResponse:
     error_message: str | None = None  # v8+
     # (leader_id, leader_epoch), tagged field v10+, written only if given and != (-1, -1)
     current_leader: tuple[int, int] | None = None
+
+
+@functools.lru_cache(maxsize=1024)
+def _single_prefix(version: int, topic: str | uuid.UUID) -> bytes:
+    key = topic.bytes if version >= 13 else _topic_name(topic, True)
+    return b"\x02" + key + b"\x02"  # one topic, its key, one partition
+
+
+# What follows the partition's fixed part: _PLAIN_TAIL (which ends with the partition's empty
+# tagged fields), the topic's empty tagged fields, throttle_time_ms 0, the response's.
+_SINGLE_TAIL = _PLAIN_TAIL[FIRST_FLEXIBLE_VERSION] + b"\x00" + INT32.pack(0) + b"\x00"
+
+
+def encode_single_produce_response(version: int, topic: str | uuid.UUID, index: int,
+                                   base_offset: int, log_append_time_ms: int,
+                                   log_start_offset: int) -> bytes:
+    """The response to a `SingleProduce` that succeeded (v9+): the bytes
+    `encode_produce_response` writes for it, built from a cached prefix."""
+    return (_single_prefix(version, topic)
+            + _PARTITION_V5.pack(index, 0, base_offset, log_append_time_ms, log_start_offset)
+            + _SINGLE_TAIL)
 
 
 def encode_produce_response(

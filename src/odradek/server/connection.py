@@ -51,6 +51,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.server = server
         self.listener = listener  # None: the default PLAINTEXT listener
         self.session = None  # security state (principal, SASL): security/session.py
+        self.ctx_args: tuple = ()  # what dispatch() needs to know of this connection
         self.max_request = server.max_request_bytes
         self.buf = bytearray(INITIAL_RECV_BUFFER)
         self.start = 0
@@ -86,6 +87,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
             transport.abort()
             return
         self.session = self.server.new_session(self.listener, transport)
+        self.ctx_args = self.server.context_args(self.peer, self.session)
         if self.session is not None and not self.session.authenticated:
             # Before SASL authentication only small requests (sasl.server.max.receive.size).
             self.max_request = min(self.max_request, self.server.sasl_max_receive)
@@ -210,7 +212,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         stats = self.stats
         started = perf_counter() if stats is not None else 0.0
         try:
-            header, result = dispatch(self.server.context_args(self.peer, self.session), frame)
+            header, result = dispatch(self.ctx_args, frame)
         except Exception as exc:
             self._fail(exc)
             return
