@@ -109,14 +109,11 @@ def _raw_sasl_token(ctx_args: tuple, session: Session, frame: bytearray):
 
 def frame_response(header: RequestHeader, body: Any) -> list:
     """Size prefix + response header + body, as a list of parts for the writer."""
-    if isinstance(body, bytes | bytearray):
-        parts = [body]
-    elif isinstance(body, list):
-        parts = body
-    else:
-        parts = [codec.encode(body)]
     head = header.response_header()
-    size = len(head) + sum(len(p) for p in parts)
+    if isinstance(body, bytes | bytearray):  # most responses: one piece
+        return [_SIZE.pack(len(head) + len(body)) + head + body]
+    parts = body if isinstance(body, list) else [codec.encode(body)]
+    size = len(head) + sum([len(p) for p in parts])
     first = parts[0]
     if isinstance(first, bytes | bytearray):
         return [_SIZE.pack(size) + head + first, *parts[1:]]

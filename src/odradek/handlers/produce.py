@@ -17,6 +17,10 @@ the response waits for the fsync that covers the records (group commit, see
 broker/durability.py). Idempotent producers are deduplicated per partition (see
 broker/producer_state.py); transactions are not supported yet. With an authorizer, each topic
 needs WRITE (else TOPIC_AUTHORIZATION_FAILED for its partitions, nothing written).
+
+librdkafka sends one request per partition batch, so that shape (v9+, one partition of a known
+topic, no authorizer) skips the general request and response structures: same append, same
+checks, same bytes on the wire (tests/unit/test_codec_produce.py, tests/integration/test_wire.py).
 """
 
 from __future__ import annotations
