@@ -25,7 +25,9 @@ checks, same bytes on the wire (tests/unit/test_codec_produce.py, tests/integrat
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Coroutine
 
 from ..broker.core import BrokerCore, now_ms
 from ..broker.topics import Partition
@@ -46,7 +48,7 @@ from .registry import handler
 
 
 @handler(ApiKey.PRODUCE, versions=(3, 13), advertise_from=0, raw=True)
-def handle_produce(ctx: RequestContext, body: memoryview):
+def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | Coroutine | None:
     broker = ctx.broker
     if broker.authorizer is None:
         single = decode_single_produce(body, ctx.version)
@@ -59,10 +61,11 @@ def handle_produce(ctx: RequestContext, body: memoryview):
     return _produce(ctx, body)
 
 
-def _produce_single(ctx: RequestContext, single: SingleProduce, partition: Partition):
+def _produce_single(ctx: RequestContext, single: SingleProduce,
+                    partition: Partition) -> bytes | Coroutine | None:
     """librdkafka's usual request (one partition of a known topic, no authorizer), answered
-    without the general path's request and response structures: measured, a third of the
-    broker's Python time per produce request."""
+    without the general path's request and response structures: about a quarter of the
+    broker's Python time per produce request (benchmarks/README.md)."""
     now = now_ms()
     r, durable = _append(ctx.broker, partition, single.index, single.records, now,
                          ctx.version, single.acks)
@@ -81,7 +84,7 @@ def _produce_single(ctx: RequestContext, single: SingleProduce, partition: Parti
     return encode_produce_response(ctx.version, results)
 
 
-def _produce(ctx: RequestContext, body: memoryview):
+def _produce(ctx: RequestContext, body: memoryview) -> bytes | Coroutine | None:
     try:
         request = decode_produce_request(body, ctx.version)
     except ValueError as exc:
@@ -125,7 +128,8 @@ def _produce(ctx: RequestContext, body: memoryview):
 
 
 def _append(broker: BrokerCore, partition: Partition, index: int, records: memoryview | None,
-            now: int, version: int, acks: int):
+            now: int, version: int,
+            acks: int) -> tuple[ProducePartitionResponse, asyncio.Future | None]:
     """Append one partition's records: its response, and the fsync to wait for before
     answering if the flush policy wants the records on disk first (else None)."""
     r = ProducePartitionResponse(index)

@@ -210,9 +210,8 @@ def _decode_legacy(buf: memoryview) -> ProduceRequest:
 
 
 def _decode_flexible(buf: memoryview, version: int) -> ProduceRequest:
-    # One-byte lengths and empty tagged-field sections are read inline: this runs for every
-    # produce request, and librdkafka's (one topic, one partition) takes a handful of bytes
-    # besides its records.
+    # One-byte lengths and empty tagged-field sections are read inline: the usual case, and
+    # each helper call costs as much as the check.
     end = len(buf)
     by_id = version >= 13
     if buf[0] == 0:  # null transactional id
