@@ -75,14 +75,14 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> bool:
 
 
 def run_side(side: str, command: str, port: int, json_path: Path, kbench_args: list[str],
-             out: Path) -> int:
+             out: Path, start_timeout: float = 10.0) -> int:
     data_dir = Path(f"/tmp/odr-{port}")
     shutil.rmtree(data_dir, ignore_errors=True)
     cmd = command.replace("{port}", str(port))
     log = open(out / f"broker-{side}-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(shlex.split(cmd), stdout=log, stderr=subprocess.STDOUT)
     try:
-        if not wait_port(port, proc):
+        if not wait_port(port, proc, start_timeout):
             print(f"broker {side} did not start: see {log.name}")
             return 2
         env = {**os.environ, "LD_LIBRARY_PATH": str(WORK / "rdlib")}
@@ -189,6 +189,8 @@ def main() -> int:
     ap.add_argument("--max-other", type=float, default=0.25,
                     help="leave out rows measured while other processes used more cores than "
                          "this (othCPU); '*' in 'runs used' = none was quiet, all kept")
+    ap.add_argument("--start-timeout", type=float, default=10.0,
+                    help="seconds a broker may take to accept connections (Kafka's JVM: 60)")
     ap.add_argument("--summarize", action="store_true",
                     help="only print the table of the runs already in --out")
     ap.add_argument("kbench_args", nargs="*", help="more kbench arguments (after --)")
@@ -209,12 +211,12 @@ def main() -> int:
             print(f"== run {i + 1}: {names[0]} on {port}", flush=True)
             wait_quiet(args.quiet_cores, args.max_wait)
             rc |= run_side("A", args.a, port, args.out / f"A-{i + 1}.json", common,
-                           args.out) != 0
+                           args.out, args.start_timeout) != 0
             print(f"== run {i + 1}: {names[1]} on {port + 1}", flush=True)
             wait_quiet(args.quiet_cores, args.max_wait)
             # Tansu 0.6.0's memory engine reports wrong ListOffsets watermarks: warn only.
             run_side("B", args.b, port + 1, args.out / f"B-{i + 1}.json",
-                     [*common, "--watermark-check", "warn"], args.out)
+                     [*common, "--watermark-check", "warn"], args.out, args.start_timeout)
     ja, jb = sorted(args.out.glob("A-*.json")), sorted(args.out.glob("B-*.json"))
     rows_a = clean(load_rows(ja), args.max_other)
     rows_b = clean(load_rows(jb), args.max_other)
