@@ -12,6 +12,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kio.schema.errors import ErrorCode
 from kio.serial import entity_reader, entity_writer
 from kio.serial.readers import tz_aware_from_i64
@@ -493,3 +495,37 @@ def test_single_response_is_the_general_encoding(version: int, name: str) -> Non
              [ProducePartitionResponse(index, 0, base, append_time, start)])])
         assert encode_single_produce_response(version, topic, index, base, append_time,
                                               start) == general
+
+
+def _agree(raw: bytearray, version: int) -> None:
+    single = decode_single_produce(memoryview(raw), version)
+    if single is None:
+        return
+    general = decode_produce_request(memoryview(raw), version)  # must not raise either
+    assert general.transactional_id is None and len(general.topics) == 1
+    topic = general.topics[0]
+    assert len(topic.partitions) == 1
+    assert single.topic == (topic.topic_id if version >= 13 else topic.name)
+    assert (single.acks, single.index) == (general.acks, topic.partitions[0].index)
+    assert topic.partitions[0].records is not None
+    assert bytes(single.records) == bytes(topic.partitions[0].records)
+
+
+@settings(max_examples=1500, derandomize=True)
+@given(version=st.integers(9, 13), data=st.data())
+def test_single_decode_never_disagrees_with_the_general_decoder(version: int,
+                                                                data: st.DataObject) -> None:
+    """Whatever the bytes, the one-pass decoder either declines or reads what the general
+    decoder reads: a valid request with a few bytes overwritten, cut or appended."""
+    raw = single_request(version, data.draw(st.sampled_from(["t", "orders", "ü"])),
+                         data.draw(st.sampled_from([-1, 0, 1, 2])), data.draw(st.integers(0, 9)),
+                         batch(data.draw(st.integers(1, 30)), 1))
+    head = min(len(raw), 40)  # the framing around the records is what the decoder reads
+    for _ in range(data.draw(st.integers(0, 3))):
+        raw[data.draw(st.integers(0, head - 1))] = data.draw(st.integers(0, 255))
+    edit = data.draw(st.sampled_from(["none", "cut", "append"]))
+    if edit == "cut":
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    elif edit == "append":
+        raw += data.draw(st.binary(min_size=1, max_size=8))
+    _agree(raw, version)
