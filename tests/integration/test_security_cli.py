@@ -70,3 +70,68 @@ def test_print_config_hides_secrets(tmp_path, capsys, monkeypatch):
     assert "jaas-secret-5e1" not in r.out and "key-secret-2f8" not in r.out
     assert '"ssl.key.password" = "[hidden]"' in r.out
     assert '"listeners" = "SASL_PLAINTEXT://127.0.0.1:9094"' in r.out
+
+
+# --------------------------------------------------------------------------- the CLI as a client
+
+ALICE_PW = "alice-pw-3e1"
+BOB_PW = "bob-pw-9a2"
+PLAIN_JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
+              f'user_alice="{ALICE_PW}";')
+
+
+def test_cli_over_sasl_plain_and_scram(make_broker, capsys, monkeypatch, tmp_path, topic_name):
+    b = make_broker(config={"listeners": "SASL_PLAINTEXT://127.0.0.1:0",
+                            "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS})
+    b.set_scram_credential("bob", BOB_PW, "SCRAM-SHA-512")
+    server = ["-b", b.bootstrap("SASL_PLAINTEXT")]
+    # librdkafka's names, one -X each.
+    alice = [*server, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=PLAIN",
+             "-X", "sasl.username=alice", "-X", f"sasl.password={ALICE_PW}"]
+    r = run_cli(capsys, "topic", "create", topic_name, "-p", "2", *alice)
+    assert r.code == 0, r.err
+    r = run_cli(capsys, "produce", topic_name, *alice, stdin=b"one\ntwo\nthree\n",
+                monkeypatch=monkeypatch)
+    assert r.code == 0, r.err
+    # The Java client's client.properties, as given to Kafka's own tools.
+    props = tmp_path / "client.properties"
+    props.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+                     "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+                     f'required \\\n    username="bob" \\\n    password="{BOB_PW}";\n')
+    r = run_cli(capsys, "consume", topic_name, "--from-beginning", "-e", *server,
+                "--command-config", props)
+    assert r.code == 0, r.err
+    assert sorted(r.out.split()) == ["one", "three", "two"]
+    # The same file through ODRADEK_COMMAND_CONFIG.
+    monkeypatch.setenv("ODRADEK_COMMAND_CONFIG", str(props))
+    r = run_cli(capsys, "topic", "list", *server, "--output", "json")
+    assert r.code == 0, r.err
+    assert topic_name in [t["name"] for t in r.json()]
+
+
+def test_cli_sasl_failures_are_clear_and_keep_secrets(make_broker, capsys):
+    b = make_broker(config={"listeners": "SASL_PLAINTEXT://127.0.0.1:0",
+                            "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
+                            "sasl.enabled.mechanisms": "PLAIN"})
+    server = ["-b", b.bootstrap("SASL_PLAINTEXT"), "--timeout", "10"]
+    wrong = [*server, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=PLAIN",
+             "-X", "sasl.username=alice", "-X", "sasl.password=not-the-pw-5c0"]
+    r = run_cli(capsys, "cluster", "info", *wrong)
+    assert r.code == 1
+    assert "SASL_AUTHENTICATION_FAILED" in r.err
+    assert "not-the-pw-5c0" not in r.out + r.err
+    # A mechanism the listener does not enable: the broker says which ones it does.
+    scram = [*server, "-X", "security.protocol=SASL_PLAINTEXT", "-X",
+             "sasl.mechanism=SCRAM-SHA-256", "-X", "sasl.username=alice", "-X",
+             f"sasl.password={ALICE_PW}"]
+    r = run_cli(capsys, "cluster", "info", *scram)
+    assert r.code == 1
+    assert "UNSUPPORTED_SASL_MECHANISM" in r.err and "accepts PLAIN" in r.err
+    # Plaintext to a SASL listener: the broker closes the connection; an error, not a hang.
+    r = run_cli(capsys, "cluster", "info", *server)
+    assert r.code == 1 and "closed" in r.err
+    # Settings the client cannot use are refused before connecting.
+    r = run_cli(capsys, "cluster", "info", *server, "-X", "security.protocol=SASL_PLAINTEXT")
+    assert r.code == 1 and "sasl.username" in r.err
+    r = run_cli(capsys, "cluster", "info", *server, "-X", "security.protocol=KERBEROS")
+    assert r.code == 1 and "security.protocol" in r.err

@@ -203,3 +203,43 @@ def test_keystore_location_with_key_and_chain_in_one_file(make_broker, pki, tmp_
     b = make_broker(config={"listeners": "SSL://127.0.0.1:0",
                             "ssl.keystore.location": str(combined)})
     assert AdminClient(ssl_conf(b, pki)).list_topics(timeout=30).brokers
+
+
+def test_the_cli_over_tls_sasl_ssl_and_mutual_tls(make_broker, pki, topic_name, capsys,
+                                                  monkeypatch, tmp_path):
+    from tests.support.cli import run_cli
+
+    jaas = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
+            'user_bob="bob-secret";')
+    b = make_broker(config={"listeners": "SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+                            "listener.name.sasl_ssl.plain.sasl.jaas.config": jaas,
+                            **server_files(pki)})
+    b.set_scram_credential("bob", "bob-secret", "SCRAM-SHA-256")
+    tls = ["-b", b.bootstrap("SSL"), "-X", "security.protocol=SSL",
+           "-X", f"ssl.ca.location={pki.ca}"]
+    r = run_cli(capsys, "topic", "create", topic_name, *tls)
+    assert r.code == 0, r.err
+    r = run_cli(capsys, "produce", topic_name, *tls, stdin=b"over tls\n", monkeypatch=monkeypatch)
+    assert r.code == 0, r.err
+    sasl_ssl = ["-b", b.bootstrap("SASL_SSL"), "-X", "security.protocol=SASL_SSL",
+                "-X", f"ssl.truststore.location={pki.ca}", "-X", "sasl.mechanism=SCRAM-SHA-256",
+                "-X", "sasl.username=bob", "-X", "sasl.password=bob-secret"]
+    r = run_cli(capsys, "consume", topic_name, "--from-beginning", "-e", *sasl_ssl)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == ["over tls"]
+    # A CA that did not sign the broker's certificate: refused, and said so.
+    other = make_pki(tmp_path / "other")
+    r = run_cli(capsys, "cluster", "info", "-b", b.bootstrap("SSL"), "--timeout", "10",
+                "-X", "security.protocol=SSL", "-X", f"ssl.ca.location={other.ca}")
+    assert r.code == 1 and "CERTIFICATE_VERIFY_FAILED" in r.err
+    # Mutual TLS: the client's certificate and key.
+    m = mtls_broker(make_broker, pki, **{"allow.everyone.if.no.acl.found": "true"})
+    alice = pki.client("alice3", "alice")
+    mtls = ["-b", m.bootstrap("SSL"), "-X", "security.protocol=SSL", "-X",
+            f"ssl.ca.location={pki.ca}", "--output", "json"]
+    r = run_cli(capsys, "cluster", "info", *mtls, "-X", f"ssl.certificate.location={alice.cert}",
+                "-X", f"ssl.key.location={alice.key}")
+    assert r.code == 0, r.err
+    assert r.json()["brokers"][0]["port"] == m.listener_port("SSL")
+    r = run_cli(capsys, "cluster", "info", *mtls, "--timeout", "10")
+    assert r.code == 1

@@ -26,7 +26,7 @@ OWN_OPTIONS: dict[str, type] = {
 _OWN_OPTIONS = set(OWN_OPTIONS)
 # Options of the client commands (`odradek topic ...`); they may sit in the same file.
 CLIENT_OPTIONS: dict[str, type] = {"bootstrap_server": str, "output": str, "client_id": str,
-                                   "timeout": float}
+                                   "timeout": float, "command_config": Path}
 ENV_PREFIX = "ODRADEK_"
 
 
@@ -90,7 +90,8 @@ class BrokerSettings:
         lines += ["", "# Client commands (odradek topic|group|produce|consume|cluster)",
                   f'# bootstrap_server = "{self.advertised_host or self.host}:'
                   f'{self.advertised_port or self.port}"',
-                  '# output = "table"', '# client_id = "odradek-cli"', "# timeout = 30.0"]
+                  '# output = "table"', '# client_id = "odradek-cli"', "# timeout = 30.0",
+                  '# command_config = "client.properties"  # TLS / SASL (Kafka client properties)']
         lines += ["", "# Kafka broker configs (server.properties names)"]
         for name in sorted(set(BROKER_CONFIGS) | set(self.properties)):
             if name in self.properties:
@@ -106,7 +107,7 @@ class BrokerSettings:
 def read_config_file(path: Path) -> dict:
     """Flat values of a `.toml` or `.properties` file."""
     path = Path(path)
-    return _read_toml(path) if path.suffix == ".toml" else _read_properties(path)
+    return _read_toml(path) if path.suffix == ".toml" else read_properties(path)
 
 
 def env_values(environ) -> dict:
@@ -156,15 +157,29 @@ def config_string(value) -> str:
     return str(value)
 
 
-def _read_properties(path: Path) -> dict[str, str]:
-    values = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", "!")):
+def read_properties(path: Path) -> dict[str, str]:
+    """A Java `.properties` file, as Kafka reads server.properties and client.properties:
+    `name=value` or `name: value`, `#` / `!` comments, a trailing backslash continues the
+    line (how long `sasl.jaas.config` values are usually written)."""
+    logical: list[str] = []
+    joining = False
+    for raw in Path(path).read_text().splitlines():
+        part = raw.strip()
+        if joining:
+            logical[-1] += part
+        elif part and not part.startswith(("#", "!")):
+            logical.append(part)
+        else:
             continue
+        # An odd number of trailing backslashes: the last one escapes the line end.
+        joining = (len(logical[-1]) - len(logical[-1].rstrip("\\"))) % 2 == 1
+        if joining:
+            logical[-1] = logical[-1][:-1]
+    values = {}
+    for line in logical:
         sep = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=-1)
         if sep < 0:
-            raise ConfigError(f"{path}: cannot parse line {raw!r}")
+            raise ConfigError(f"{path}: cannot parse line {line!r}")
         values[line[:sep].strip()] = line[sep + 1 :].strip()
     return values
 

@@ -35,6 +35,14 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--client-id", help="client id sent to the broker (odradek-cli)")
     group.add_argument("-q", "--quiet", action="store_true",
                        help="no progress or summary on stderr")
+    group.add_argument("--command-config", type=Path, metavar="FILE",
+                       help="Kafka client properties for TLS and SASL, as for Kafka's own tools "
+                       "(security.protocol, sasl.mechanism, sasl.jaas.config or "
+                       "sasl.username/sasl.password, ssl.truststore.location or "
+                       "ssl.ca.location: PEM files)")
+    group.add_argument("-X", "--property", dest="properties", action="append", default=[],
+                       metavar="NAME=VALUE", help="one client property, after --command-config "
+                       "(e.g. -X security.protocol=SASL_SSL)")
 
 
 def config_file(explicit: Path | None) -> Path | None:
@@ -82,7 +90,25 @@ def resolve_client_options(args: argparse.Namespace) -> None:
 def client_for(args: argparse.Namespace):
     from ..client import Client
 
-    return Client(args.bootstrap_server, client_id=args.client_id, timeout=args.timeout)
+    return Client(args.bootstrap_server, client_id=args.client_id, timeout=args.timeout,
+                  security=security_for(args))
+
+
+def security_for(args: argparse.Namespace):
+    """TLS and SASL settings from --command-config and -X (None: plaintext)."""
+    from ..broker.settings import ConfigError, read_properties
+    from ..client import ClientSecurity
+
+    props: dict[str, str] = {}
+    if args.command_config is not None:
+        try:
+            props.update(read_properties(args.command_config))
+        except OSError as exc:
+            raise CommandError(f"cannot read {args.command_config}: {exc}") from None
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+    props.update(parse_key_values(args.properties, "-X"))
+    return ClientSecurity.from_properties(props) if props else None
 
 
 def run(coro) -> Any:

@@ -21,6 +21,7 @@ from ..protocol.errors import ErrorCode
 from ..protocol.primitives import DecodeError, read_array_length, read_string
 from .connection import BrokerConnection
 from .errors import ClientError, ConnectionClosed, KafkaClientError, check
+from .security import ClientSecurity
 
 EARLIEST = -2
 LATEST = -1
@@ -99,12 +100,13 @@ class GroupDescription:
 
 class Client:
     def __init__(self, bootstrap_servers: str, *, client_id: str = "odradek-cli",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, security: ClientSecurity | None = None) -> None:
         self.bootstrap = [_split_address(a) for a in bootstrap_servers.split(",") if a.strip()]
         if not self.bootstrap:
             raise ClientError("no bootstrap server given")
         self.client_id = client_id
         self.timeout = timeout
+        self.security = security
         self.cluster: ClusterInfo | None = None
         self._connections: dict[Any, BrokerConnection] = {}
         self._connecting: dict[Any, asyncio.Future] = {}
@@ -126,7 +128,8 @@ class Client:
         for host, port in self.bootstrap:
             try:
                 conn = await BrokerConnection(host, port, client_id=self.client_id,
-                                              timeout=self.timeout).connect()
+                                              timeout=self.timeout,
+                                              security=self.security).connect()
             except ClientError as exc:
                 errors.append(str(exc))
                 continue
@@ -167,7 +170,7 @@ class Client:
         if info is None:
             raise ClientError(f"unknown broker {node_id}")
         return await BrokerConnection(info.host, info.port, client_id=self.client_id,
-                                      timeout=self.timeout).connect()
+                                      timeout=self.timeout, security=self.security).connect()
 
     def close(self) -> None:
         for conn in self._connections.values():

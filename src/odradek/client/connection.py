@@ -1,4 +1,5 @@
-"""One TCP connection to one broker: framing, correlation ids, pipelined requests, ApiVersions.
+"""One TCP connection to one broker: framing, correlation ids, pipelined requests, ApiVersions,
+then TLS and SASL as `ClientSecurity` asks (client/security.py).
 
 Requests are built from plain dicts with the newest fields (`protocol.build`), at the highest
 version both this client and the broker support; fields the chosen version lacks are dropped.
@@ -19,6 +20,7 @@ from ..protocol.build import build
 from ..protocol.errors import ErrorCode
 from ..protocol.primitives import skip_tagged_fields
 from .errors import ConnectionClosed, KafkaClientError
+from .security import ClientSecurity, sasl_authenticate
 
 _SIZE = struct.Struct(">i")
 _HEADER = struct.Struct(">hhi")
@@ -46,6 +48,8 @@ CLIENT_MAX_VERSIONS: dict[int, int] = {
     ApiKey.DESCRIBE_CLUSTER: 1,
     ApiKey.CONSUMER_GROUP_HEARTBEAT: 1,
     ApiKey.CONSUMER_GROUP_DESCRIBE: 1,
+    ApiKey.SASL_HANDSHAKE: 1,
+    ApiKey.SASL_AUTHENTICATE: 2,
 }
 # Kafka 4 only serves these from here on (older requests are refused).
 CLIENT_MIN_VERSIONS: dict[int, int] = {ApiKey.PRODUCE: 3, ApiKey.FETCH: 4}
@@ -53,9 +57,10 @@ CLIENT_MIN_VERSIONS: dict[int, int] = {ApiKey.PRODUCE: 3, ApiKey.FETCH: 4}
 
 class BrokerConnection:
     def __init__(self, host: str, port: int, *, client_id: str = "odradek-cli",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, security: ClientSecurity | None = None) -> None:
         self.host = host
         self.port = port
+        self.security = security or ClientSecurity()
         self.client_id = client_id.encode()
         self.timeout = timeout
         self.versions: dict[int, tuple[int, int]] = {}  # api key -> broker's (min, max)
@@ -71,13 +76,22 @@ class BrokerConnection:
         return f"{self.host}:{self.port}"
 
     async def connect(self) -> BrokerConnection:
+        context = self.security.ssl_context()
         try:
             self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout)
-        except (OSError, TimeoutError) as exc:
+                asyncio.open_connection(self.host, self.port, ssl=context,
+                                        server_hostname=self.host if context else None),
+                self.timeout)
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             raise ConnectionClosed(f"cannot connect to {self.address}: {exc}") from None
         self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
-        await self._negotiate()
+        try:
+            await self._negotiate()
+            if self.security.uses_sasl:
+                await sasl_authenticate(self, self.security)
+        except BaseException:
+            self.close()
+            raise
         return self
 
     async def _negotiate(self) -> None:

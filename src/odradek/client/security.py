@@ -1,0 +1,147 @@
+"""TLS and SASL for the client: what `security.protocol`, `sasl.*` and `ssl.*` ask for.
+
+Settings come as Kafka client properties, under the names the Java client uses (a
+`client.properties` file as given to Kafka's own tools, `sasl.jaas.config` included) or under
+librdkafka's (`sasl.username`, `ssl.ca.location`, ...), so an existing client configuration
+works as it is. Mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (those the broker serves);
+certificates and keys are PEM files.
+
+The SASL exchange runs right after ApiVersions, as Kafka clients do it: SaslHandshake v1 names
+the mechanism, then SaslAuthenticate carries the mechanism's messages.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..protocol.api_keys import ApiKey
+from ..protocol.errors import ErrorCode
+from ..security.errors import SaslAuthenticationError
+from ..security.scram import MECHANISMS as SCRAM_MECHANISMS
+from ..security.scram import ScramClient
+from .errors import ClientError, KafkaClientError
+
+if TYPE_CHECKING:
+    from .connection import BrokerConnection
+
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", *SCRAM_MECHANISMS)
+
+# Property name -> field, Java client names first, then librdkafka's.
+_NAMES = {
+    "security.protocol": "protocol",
+    "sasl.mechanism": "mechanism",
+    "sasl.mechanisms": "mechanism",
+    "sasl.username": "username",
+    "sasl.password": "password",
+    "ssl.truststore.location": "ca_file",
+    "ssl.ca.location": "ca_file",
+    "ssl.keystore.location": "cert_file",
+    "ssl.certificate.location": "cert_file",
+    "ssl.key.location": "key_file",
+    "ssl.key.password": "key_password",
+}
+_JAAS_OPTION = re.compile(r'(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class ClientSecurity:
+    protocol: str = "PLAINTEXT"
+    mechanism: str = "PLAIN"
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None  # None: the system's trusted certificates
+    cert_file: str | None = None  # a client certificate (mutual TLS)
+    key_file: str | None = None  # its key, if not in cert_file
+    key_password: str | None = None
+    check_hostname: bool = True  # ssl.endpoint.identification.algorithm=https (the default)
+
+    def __repr__(self) -> str:  # never print a secret
+        return (f"ClientSecurity(protocol={self.protocol!r}, mechanism={self.mechanism!r}, "
+                f"username={self.username!r})")
+
+    @classmethod
+    def from_properties(cls, props: Mapping[str, str]) -> ClientSecurity:
+        """From Kafka client properties; other properties (bootstrap.servers, acks, ...) are
+        not this class's business and are ignored. ClientError for a value it cannot use."""
+        values: dict = {}
+        for name, value in props.items():
+            field = _NAMES.get(name.strip())
+            if field is not None:
+                values[field] = value.strip()
+        jaas = props.get("sasl.jaas.config")
+        if jaas:
+            options = {k: re.sub(r"\\(.)", r"\1", v) for k, v in _JAAS_OPTION.findall(jaas)}
+            values.setdefault("username", options.get("username"))
+            values.setdefault("password", options.get("password"))
+        algorithm = props.get("ssl.endpoint.identification.algorithm")
+        if algorithm is not None:
+            values["check_hostname"] = algorithm.strip().lower() == "https"
+        values["protocol"] = values.get("protocol", "PLAINTEXT").upper()
+        values["mechanism"] = values.get("mechanism", "PLAIN").upper()
+        security = cls(**values)
+        if security.protocol not in PROTOCOLS:
+            raise ClientError(f"security.protocol {security.protocol!r} is not one of "
+                              f"{', '.join(PROTOCOLS)}")
+        if security.uses_sasl:
+            if security.mechanism not in SASL_MECHANISMS:
+                raise ClientError(f"sasl.mechanism {security.mechanism!r} is not one of "
+                                  f"{', '.join(SASL_MECHANISMS)}")
+            if security.username is None or security.password is None:
+                raise ClientError(f"{security.protocol} needs sasl.username and sasl.password "
+                                  "(or a sasl.jaas.config with username and password)")
+        return security
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.uses_tls:
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.ca_file)
+            context.check_hostname = self.check_hostname
+            if self.cert_file:
+                context.load_cert_chain(self.cert_file, self.key_file, self.key_password)
+        except (OSError, ssl.SSLError) as exc:
+            raise ClientError(f"cannot set up TLS: {exc}") from None
+        return context
+
+
+async def sasl_authenticate(conn: BrokerConnection, security: ClientSecurity) -> None:
+    """SaslHandshake v1 then SaslAuthenticate until the mechanism is done. KafkaClientError
+    (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM, ...) if the broker says no."""
+    resp = await conn.request(ApiKey.SASL_HANDSHAKE, {"mechanism": security.mechanism})
+    if resp.error_code == ErrorCode.unsupported_sasl_mechanism:
+        raise KafkaClientError(resp.error_code, f"{conn.address} does not accept "
+                               f"{security.mechanism}; it accepts {', '.join(resp.mechanisms)}")
+    if resp.error_code:
+        raise KafkaClientError(resp.error_code, "SASL handshake failed")
+    if security.mechanism == "PLAIN":
+        await _authenticate(conn, b"\0%s\0%s" % (security.username.encode(),
+                                                 security.password.encode()))
+        return
+    scram = ScramClient(SCRAM_MECHANISMS[security.mechanism], security.username,
+                        security.password)
+    server_first = await _authenticate(conn, scram.first())
+    try:
+        server_final = await _authenticate(conn, scram.final(server_first))
+        scram.verify(server_final)
+    except SaslAuthenticationError as exc:
+        raise KafkaClientError(ErrorCode.sasl_authentication_failed, str(exc)) from None
+
+
+async def _authenticate(conn: BrokerConnection, token: bytes) -> bytes:
+    resp = await conn.request(ApiKey.SASL_AUTHENTICATE, {"auth_bytes": token})
+    if resp.error_code:
+        raise KafkaClientError(resp.error_code, resp.error_message or "authentication failed")
+    return resp.auth_bytes
