@@ -19,8 +19,9 @@ broker/producer_state.py); transactions are not supported yet. With an authorize
 needs WRITE (else TOPIC_AUTHORIZATION_FAILED for its partitions, nothing written).
 
 librdkafka sends one request per partition batch, so that shape (v9+, one partition of a known
-topic, no authorizer) skips the general request and response structures: same append, same
-checks, same bytes on the wire (tests/unit/test_codec_produce.py, tests/integration/test_wire.py).
+topic the principal may write to) skips the general request and response structures: same
+append, same checks, same bytes on the wire (tests/unit/test_codec_produce.py,
+tests/integration/test_wire.py).
 """
 
 from __future__ import annotations
@@ -49,21 +50,22 @@ from .registry import handler
 
 @handler(ApiKey.PRODUCE, versions=(3, 13), advertise_from=0, raw=True)
 def handle_produce(ctx: RequestContext, body: memoryview) -> bytes | Coroutine | None:
-    broker = ctx.broker
-    if broker.authorizer is None:
-        single = decode_single_produce(body, ctx.version)
-        if single is not None:
-            topic = (broker.topics_by_id.get(single.topic) if isinstance(single.topic, uuid.UUID)
-                     else broker.topics.get(single.topic))
-            if (topic is not None and 0 <= single.index < len(topic.partitions)
-                    and single.acks in (-1, 0, 1)):
-                return _produce_single(ctx, single, topic.partitions[single.index])
+    single = decode_single_produce(body, ctx.version)
+    if single is not None:
+        broker = ctx.broker
+        topic = (broker.topics_by_id.get(single.topic) if isinstance(single.topic, uuid.UUID)
+                 else broker.topics.get(single.topic))
+        # Anything that is not a plain append (a missing topic or partition, bad acks, no
+        # WRITE permission) is answered by the general path, with its errors.
+        if (topic is not None and 0 <= single.index < len(topic.partitions)
+                and single.acks in (-1, 0, 1) and ctx.authorize(Op.WRITE, Res.TOPIC, topic.name)):
+            return _produce_single(ctx, single, topic.partitions[single.index])
     return _produce(ctx, body)
 
 
 def _produce_single(ctx: RequestContext, single: SingleProduce,
                     partition: Partition) -> bytes | Coroutine | None:
-    """librdkafka's usual request (one partition of a known topic, no authorizer), answered
+    """librdkafka's usual request (one partition of a known topic it may write to), answered
     without the general path's request and response structures: about a quarter of the
     broker's Python time per produce request (benchmarks/README.md)."""
     now = now_ms()
