@@ -183,6 +183,48 @@ def test_fail_next_metadata_and_list_offsets(odradek_broker_factory):
     asyncio.run(run())
 
 
+def test_faults_aimed_at_one_partition(odradek_broker_factory):
+    broker = odradek_broker_factory()
+    broker.create_topic("orders", partitions=2)
+    broker.create_topic("audit")
+    # Aimed at orders-1: requests for audit and orders-0 pass untouched; the next batch of
+    # orders-1 fails once and is retried by the producer.
+    broker.faults.fail_next("produce", "NOT_LEADER_OR_FOLLOWER", topic="orders", partition=1)
+    delivered = []
+    p = _producer(broker)
+    p.produce("audit", b"a", on_delivery=lambda err, msg: delivered.append((err, "audit")))
+    p.produce("orders", b"p0", partition=0,
+              on_delivery=lambda err, msg: delivered.append((err, msg.partition())))
+    assert p.flush(30) == 0
+    assert broker.faults.pending == 1 and broker.faults.injected == []
+    p.produce("orders", b"p1", partition=1,
+              on_delivery=lambda err, msg: delivered.append((err, msg.partition())))
+    assert p.flush(30) == 0
+    assert broker.faults.injected == [("PRODUCE", "fail")]
+    assert sorted(delivered, key=str) == sorted([(None, "audit"), (None, 0), (None, 1)], key=str)
+    c = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": "x"})
+    c.assign([TopicPartition("orders", 1, 0)])
+    msgs = c.consume(10, timeout=5)
+    c.close()
+    assert [m.value() for m in msgs if m.error() is None] == [b"p1"]  # stored once
+
+
+def test_a_topic_fault_matches_fetch_by_topic_id(odradek_broker_factory):
+    """Fetch v13+ names topics by id; a rule naming the topic still finds them."""
+    broker = odradek_broker_factory()
+    broker.create_topic("events")
+    p = _producer(broker)
+    p.produce("events", b"e")
+    assert p.flush(30) == 0
+    broker.faults.delay_next("fetch", 200, topic="events")
+    c = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": "y"})
+    c.assign([TopicPartition("events", 0, 0)])
+    msgs = c.consume(1, timeout=30)
+    c.close()
+    assert [m.value() for m in msgs] == [b"e"]
+    assert broker.faults.injected == [("FETCH", "delay")]
+
+
 def test_restart_keeps_port_and_data(odradek_broker_factory):
     broker = odradek_broker_factory()
     broker.create_topic("orders")

@@ -10,6 +10,11 @@ no injector is installed). Rules are per API key and used up one request at a ti
 - fail: the request is *not* handled; the answer has the same shape as the real one (built from
   the request: same topics and partitions) with every `error_code` set to the given code.
 
+A rule may name a topic (and a partition): it then waits for a request of its API that
+mentions that topic (partition); other requests pass. librdkafka and the Java client send one
+Produce request per partition batch, so `fail_next("produce", ..., topic="t", partition=1)`
+fails exactly that partition's next batch.
+
 Use it through `Broker.faults` (thread-safe: every change runs on the broker's loop).
 """
 
@@ -43,6 +48,8 @@ class Fault:
     kind: str  # "drop", "delay", "fail"
     delay_s: float = 0.0
     error_code: int = 0
+    topic: str | None = None  # only requests that mention this topic ...
+    partition: int | None = None  # ... and this partition of it
 
 
 def api_key_of(api: int | str | ApiKey) -> int:
@@ -68,7 +75,11 @@ class FaultInjector:
         queue = self.rules.get(api_key)
         if not queue:
             return False
-        fault = queue.popleft()
+        fault = next((f for f in queue if f.topic is None
+                      or _mentions(conn.server.core, frame, f.topic, f.partition)), None)
+        if fault is None:
+            return False
+        queue.remove(fault)
         if not queue:
             del self.rules[api_key]
         self.injected.append((ApiKey(api_key).name, fault.kind))
@@ -119,20 +130,29 @@ class Faults:
 
         return self._call(drop)
 
-    def drop_next(self, api: int | str | ApiKey, count: int = 1) -> None:
-        """Close the connection instead of answering the next `count` requests of `api`."""
-        self._call(self._injector.add, api, Fault("drop"), count)
+    def drop_next(self, api: int | str | ApiKey, count: int = 1, *, topic: str | None = None,
+                  partition: int | None = None) -> None:
+        """Close the connection instead of answering the next `count` requests of `api` (that
+        mention `topic` / `partition`, if given)."""
+        self._call(self._injector.add, api, Fault("drop", topic=topic, partition=partition),
+                   count)
 
-    def delay_next(self, api: int | str | ApiKey, ms: float, count: int = 1) -> None:
-        """Hold the next `count` requests of `api` for `ms` milliseconds, then serve them."""
-        self._call(self._injector.add, api, Fault("delay", delay_s=ms / 1000), count)
+    def delay_next(self, api: int | str | ApiKey, ms: float, count: int = 1, *,
+                   topic: str | None = None, partition: int | None = None) -> None:
+        """Hold the next `count` requests of `api` (that mention `topic` / `partition`, if
+        given) for `ms` milliseconds, then serve them."""
+        self._call(self._injector.add, api, Fault("delay", delay_s=ms / 1000, topic=topic,
+                                                  partition=partition), count)
 
     def fail_next(self, api: int | str | ApiKey, error: int | str | ErrorCode,
-                  count: int = 1) -> None:
-        """Answer the next `count` requests of `api` with `error` (a Kafka error code or its
-        name, e.g. "NOT_LEADER_OR_FOLLOWER") without handling them."""
+                  count: int = 1, *, topic: str | None = None,
+                  partition: int | None = None) -> None:
+        """Answer the next `count` requests of `api` (that mention `topic` / `partition`, if
+        given) with `error` (a Kafka error code or its name, e.g. "NOT_LEADER_OR_FOLLOWER")
+        without handling them."""
         code = ErrorCode[error.lower()] if isinstance(error, str) else ErrorCode(error)
-        self._call(self._injector.add, api, Fault("fail", error_code=int(code)), count)
+        self._call(self._injector.add, api, Fault("fail", error_code=int(code), topic=topic,
+                                                  partition=partition), count)
 
     def clear(self) -> None:
         """Forget the rules not used yet."""
@@ -146,6 +166,53 @@ class Faults:
     def injected(self) -> list[tuple[str, str]]:
         """(API name, kind) of every fault injected so far."""
         return self._call(lambda: list(self._injector.injected))
+
+
+# --------------------------------------------------------------------------- matching
+
+_TOPIC_FIELDS = ("name", "topic")
+_PARTITION_FIELDS = ("index", "partition", "partition_index")
+
+
+def _mentions(core, frame: bytearray, topic: str, partition: int | None) -> bool:
+    """Does the request in `frame` name `topic` (by name or topic id) and, if given,
+    `partition` of it? Unreadable requests mention nothing."""
+    known = core.topics.get(topic)
+    topic_id = known.topic_id if known is not None else None
+    try:
+        header, pos = decode_request_header(memoryview(frame))
+        request = codec.decode_request(header.api_key, header.api_version,
+                                       bytes(memoryview(frame)[pos:]))
+    except Exception:  # a malformed request: the broker's own answer to it is what tests want
+        return False
+    return any(partition is None or _has_partition(entity, partition)
+               for entity in _entities(request)
+               if any(getattr(entity, f, None) == topic for f in _TOPIC_FIELDS)
+               or (topic_id is not None and getattr(entity, "topic_id", None) == topic_id))
+
+
+def _entities(item):
+    """`item` and every entity inside it, depth first."""
+    yield item
+    for f in dataclasses.fields(item):
+        value = getattr(item, f.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            if dataclasses.is_dataclass(child):
+                yield from _entities(child)
+
+
+def _has_partition(topic_entity, partition: int) -> bool:
+    for f in dataclasses.fields(topic_entity):
+        value = getattr(topic_entity, f.name)
+        if not isinstance(value, tuple):
+            continue
+        for child in value:
+            if dataclasses.is_dataclass(child):
+                if any(getattr(child, p, None) == partition for p in _PARTITION_FIELDS):
+                    return True
+            elif child == partition:  # a plain list of partition indexes
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------- error responses

@@ -5,7 +5,8 @@ in every test suite, with nothing to configure.
 
 - `odradek_broker` (session): a broker on a free port with a temporary data dir.
   `.bootstrap_servers` for any Kafka client; `.create_topic(name, partitions, config)`,
-  `.restart()`, `.faults` (drop connections, delay or fail the next request of an API).
+  `.restart()`, `.faults` (drop connections, delay or fail the next request of an API, or the
+  next one naming a topic or partition).
 - `odradek_broker_factory`: start more brokers with options, stopped after the test:
   `odradek_broker_factory(config={"num.partitions": 3})`.
 - `odradek_topic`: a new topic on `odradek_broker`, unique to the test (its name).
