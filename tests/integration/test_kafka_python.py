@@ -102,3 +102,23 @@ def test_admin_describe_alter_delete(broker, admin, topic_name):
     assert topic_name not in admin.list_topics()
     with pytest.raises(UnknownTopicOrPartitionError):
         admin.delete_topics([topic_name])
+
+
+def test_describe_log_dirs_gives_partition_sizes(broker, admin, topic_name):
+    admin.create_topics([NewTopic(topic_name, 2, 1)])
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    for _ in range(10):
+        producer.send(topic_name, b"x" * 1000, partition=0)
+    producer.flush()
+    producer.close()
+    (described,) = admin.describe_log_dirs()
+    (log_dir,) = described["log_dirs"]
+    data_dir = broker.settings.data_dir
+    assert log_dir["error_code"] == 0 and log_dir["log_dir"] == str(data_dir.resolve())
+    assert 0 < log_dir["usable_bytes"] <= log_dir["total_bytes"]
+    (topic,) = [t for t in log_dir["topics"] if t["name"] == topic_name]
+    sizes = {p["partition_index"]: p["partition_size"] for p in topic["partitions"]}
+    segments = sorted((data_dir / f"{topic_name}-0").glob("*.log"))
+    assert sizes == {0: sum(s.stat().st_size for s in segments), 1: 0}
+    assert sizes[0] > 10_000
+    assert all(p["offset_lag"] == 0 and not p["is_future_key"] for p in topic["partitions"])

@@ -317,3 +317,19 @@ def test_authorized_operations_come_from_the_acls(acl_broker):
                                               include_authorized_operations=True).values()
     assert set(future.result(30).authorized_operations) == {AclOperation.READ,
                                                             AclOperation.DESCRIBE}
+
+
+def test_describe_log_dirs_needs_describe_on_the_cluster(acl_broker):
+    from kafka.admin import KafkaAdminClient
+
+    create_topics(acl_broker, "sized")
+    for user, allowed in (("alice", False), ("admin", True)):
+        admin = KafkaAdminClient(**kp_conf(acl_broker, user))
+        try:
+            (described,) = admin.describe_log_dirs()
+        finally:
+            admin.close()
+        if allowed:
+            assert "sized" in [t["name"] for d in described["log_dirs"] for t in d["topics"]]
+        else:
+            assert described["log_dirs"] == []

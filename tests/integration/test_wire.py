@@ -17,7 +17,7 @@ from kio.schema.produce.v13 import request as produce_v13
 
 from odradek.protocol.codec import encode
 from odradek.protocol.records import Record, build_batch
-from tests.support.wire import WireClient
+from tests.support.wire import WireClient, request_class
 
 ZERO = datetime.timedelta(0)
 
@@ -230,3 +230,19 @@ def test_single_partition_requests_are_stored_and_answered_as_any_other(client, 
     # acks=0 with a bad batch: no answer, the connection is closed (as Kafka does).
     client.send_raw(client.frame(0, 9, encode(produce_req(topic_name, bytes(bad), acks=0))))
     assert client.is_closed()
+
+
+@pytest.mark.parametrize("version", [1, 3, 5])
+def test_describe_log_dirs_of_chosen_partitions(client, topic_name, version):
+    make_topic(client, topic_name, partitions=3)
+    produce_result(client, topic_name, build_batch([(b"k", b"v" * 100)]))
+    cls = request_class(35, version)
+    topic_cls = cls.__dataclass_fields__["topics"].type.__args__[0].__args__[0]
+    asked = (topic_cls(topic=topic_name, partitions=(0, 2, 7)),  # 7 does not exist
+             topic_cls(topic=topic_name + "-missing", partitions=(0,)))
+    resp = client.request(cls(topics=asked))
+    (result,) = resp.results
+    assert result.error_code == 0
+    assert [(t.name, [(p.partition_index, p.partition_size > 0) for p in t.partitions])
+            for t in result.topics] == [(topic_name, [(0, True), (2, False)])]
+    assert client.request(cls(topics=())).results[0].topics == ()

@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     describe_cluster,
     describe_configs,
     describe_groups,
+    describe_log_dirs,
     describe_user_scram_credentials,
     fetch,
     find_coordinator,
