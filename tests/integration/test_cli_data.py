@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -101,12 +103,18 @@ def test_produce_to_partition_then_consume_formats(broker, topic_name, capsys, m
     assert r.out == "" and "consumed 0 records" in r.err
 
 
+def _keyed_lines(capsys, monkeypatch, b: tuple, topic: str, n: int) -> None:
+    """A 3-partition topic with records "0".."n-1", keyed k0..k(n-1), produced by the CLI."""
+    run_cli(capsys, "topic", "create", topic, "-p", "3", *b)
+    lines = b"".join(b"k%d:%d\n" % (i, i) for i in range(n))
+    r = run_cli(capsys, "produce", topic, "-K", ":", "-q", *b, stdin=lines,
+                monkeypatch=monkeypatch)
+    assert r.code == 0, r.err
+
+
 def test_consume_with_a_group_commits_and_resumes(broker, topic_name, capsys, monkeypatch):
     b = ("-b", broker.bootstrap_servers)
-    run_cli(capsys, "topic", "create", topic_name, "-p", "3", *b)
-    lines = b"".join(b"k%d:%d\n" % (i, i) for i in range(90))
-    run_cli(capsys, "produce", topic_name, "-K", ":", "-q", *b, stdin=lines,
-            monkeypatch=monkeypatch)
+    _keyed_lines(capsys, monkeypatch, b, topic_name, 90)
     group = topic_name + "-g"
     r = run_cli(capsys, "consume", topic_name, "-g", group, "--from-beginning", "--max", "40",
                 "-q", *b)
@@ -123,6 +131,70 @@ def test_consume_with_a_group_commits_and_resumes(broker, topic_name, capsys, mo
     assert sorted(int(v) for v in first + rest) == list(range(90))
     described = run_cli(capsys, "group", "describe", group, "--output", "json", *b).json()[0]
     assert described["total_lag"] == 0
+
+
+def test_consume_with_a_classic_group_commits_and_resumes(broker, topic_name, capsys,
+                                                         monkeypatch):
+    b = ("-b", broker.bootstrap_servers)
+    _keyed_lines(capsys, monkeypatch, b, topic_name, 60)
+    group = topic_name + "-classic"
+    classic = ("--group-protocol", "classic", "-q", *b)
+    r = run_cli(capsys, "consume", topic_name, "-g", group, "--from-beginning", "--max", "25",
+                *classic)
+    assert r.code == 0, r.err
+    first = r.out.splitlines()
+    described = run_cli(capsys, "group", "describe", group, "--output", "json", *b).json()[0]
+    assert described["type"] == "classic" and described["state"] == "Empty"
+    assert sum(p["current_offset"] for p in described["partitions"]) == 25
+    r = run_cli(capsys, "consume", topic_name, "-g", group, "-e", *classic)
+    assert r.code == 0, r.err
+    assert sorted(int(v) for v in first + r.out.splitlines()) == list(range(60))
+
+
+def test_consume_joins_a_group_of_classic_confluent_consumers(broker, topic_name, capsys):
+    """A group of librdkafka consumers (classic protocol): the CLI, left to choose, joins it
+    with the classic protocol too, and the partitions are shared."""
+    b = ("-b", broker.bootstrap_servers)
+    run_cli(capsys, "topic", "create", topic_name, "-p", "4", *b)
+    p = Producer({"bootstrap.servers": broker.bootstrap_servers})
+    for i in range(40):
+        p.produce(topic_name, b"%d" % i, partition=i % 4)
+    assert p.flush(10) == 0
+    group = topic_name + "-mixed"
+    member = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": group,
+                       "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                       "partition.assignment.strategy": "range"})
+    member.subscribe([topic_name])
+    deadline = time.monotonic() + 30
+    while not member.assignment():
+        assert time.monotonic() < deadline
+        member.poll(0.2)
+    stop = threading.Event()
+    owned: list[set[int]] = []
+
+    def keep_polling() -> None:  # a live member answers the rebalance the CLI starts
+        while not stop.is_set():
+            member.poll(0.1)
+            owned.append({tp.partition for tp in member.assignment()})
+
+    poller = threading.Thread(target=keep_polling)
+    poller.start()
+    try:
+        r = run_cli(capsys, "consume", topic_name, "-g", group, "--from-beginning", "-e",
+                    "-f", "%p %s\n", "-q", *b)
+    finally:
+        stop.set()
+        poller.join()
+        member.close()
+    assert r.code == 0, r.err
+    got = [line.split() for line in r.out.splitlines()]
+    cli_partitions = {int(part) for part, _ in got}
+    # Range over 4 partitions and 2 members: two each, and the other member's are not read.
+    assert len(cli_partitions) == 2
+    assert {2, 3}.isdisjoint(cli_partitions) or {0, 1}.isdisjoint(cli_partitions)
+    assert any(len(o) == 2 and o.isdisjoint(cli_partitions) for o in owned)
+    assert sorted(int(v) for _, v in got) == sorted(
+        i for i in range(40) if i % 4 in cli_partitions)
 
 
 @pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])

@@ -11,7 +11,7 @@ from kio.schema.offset_commit.v9 import request as commit
 from kio.schema.offset_delete.v0 import request as delete
 from kio.schema.offset_fetch.v8 import request as fetch
 
-from odradek.groups.consumer_protocol import encode_subscription
+from odradek.protocol.consumer_protocol import encode_subscription
 from tests.integration.test_wire import make_topic
 from tests.support.wire import WireClient
 

@@ -40,8 +40,12 @@ def add_parsers(commands) -> None:
 
     p = commands.add_parser("consume", help="print records of a topic (like kcat -C)")
     p.add_argument("topic")
-    p.add_argument("-g", "--group", help="consume as a member of this consumer group "
-                   "(KIP-848), committing offsets")
+    p.add_argument("-g", "--group", help="consume as a member of this consumer group, "
+                   "committing offsets")
+    p.add_argument("--group-protocol", choices=("consumer", "classic"),
+                   help="consumer (KIP-848; the default where the broker has it) or classic "
+                   "(JoinGroup/SyncGroup with the range assignor: brokers before Kafka 4, "
+                   "groups of classic members)")
     p.add_argument("--from-beginning", action="store_true",
                    help="start at the earliest offset when there is no committed one")
     p.add_argument("-o", "--offset", metavar="WHERE",
@@ -156,7 +160,8 @@ def consume(args: argparse.Namespace) -> int:
                                 group=args.group,
                                 start="stored" if timestamp is not None else start,
                                 reset="beginning" if args.from_beginning else "end",
-                                exit_at_end=args.exit_at_end, start_timestamp=timestamp)
+                                exit_at_end=args.exit_at_end, start_timestamp=timestamp,
+                                group_protocol=args.group_protocol)
             async with contextlib.aclosing(consumer.records(args.max)) as records:
                 async for r in records:
                     text = _render(r, fmt, args.output == "json")

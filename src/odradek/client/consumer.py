@@ -1,6 +1,7 @@
 """A consumer for tools: fixed partitions (kcat's default), or a member of a consumer group
 through the KIP-848 protocol (ConsumerGroupHeartbeat: the broker assigns partitions, the
-member only reports what it owns), committing what it has handed out.
+member only reports what it owns) or the classic one (client/classic_group.py: brokers without
+KIP-848, groups of classic members), committing what it has handed out.
 
 Start positions follow kcat's `-o`: "beginning", "end", "stored" (the group's committed offset,
 else `reset`), an absolute offset, or a negative number (that many records before the end).
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
 from ..protocol.records import LOG_OVERHEAD, Record, iter_records, parse_batch_header
+from .classic_group import ClassicMember
 from .client import EARLIEST, LATEST, Client, TopicPartition
 from .errors import ClientError, KafkaClientError, check
 
@@ -36,7 +38,8 @@ class Consumer:
     def __init__(self, client: Client, topics: list[str], *, partitions: list[int] | None = None,
                  group: str | None = None, start: str | int = "stored", reset: str = "end",
                  exit_at_end: bool = False, max_wait_ms: int = 500,
-                 commit_interval: float = 1.0, start_timestamp: int | None = None) -> None:
+                 commit_interval: float = 1.0, start_timestamp: int | None = None,
+                 group_protocol: str | None = None) -> None:
         self.client = client
         self.topics = topics
         self.partitions = partitions
@@ -47,6 +50,9 @@ class Consumer:
         self.max_wait_ms = max_wait_ms
         self.commit_interval = commit_interval
         self.start_timestamp = start_timestamp  # ms: the first record at or after it
+        # "consumer" (KIP-848), "classic", or None: KIP-848 where the broker has it.
+        self.group_protocol = group_protocol
+        self._classic: ClassicMember | None = None
         self.positions: dict[TopicPartition, int] = {}
         self.high_watermarks: dict[TopicPartition, int] = {}
         self.member_id = ""
@@ -209,23 +215,32 @@ class Consumer:
                                              conn=self._coordinator)
         except KafkaClientError as exc:
             if exc.code in (ErrorCode.stale_member_epoch, ErrorCode.unknown_member_id,
-                            ErrorCode.fenced_member_epoch):
+                            ErrorCode.fenced_member_epoch, ErrorCode.illegal_generation,
+                            ErrorCode.rebalance_in_progress):
                 return  # the assignment moved on; the next owner starts from the last commit
             raise
         self._committed.update(offsets)
 
     async def _join(self) -> None:
         conn = await self.client.coordinator(self.group)
-        if not conn.supports(ApiKey.CONSUMER_GROUP_HEARTBEAT):
-            raise ClientError("the broker does not support KIP-848 consumer groups "
-                              "(ConsumerGroupHeartbeat); consume without --group")
         self._coordinator = conn
+        kip848 = conn.supports(ApiKey.CONSUMER_GROUP_HEARTBEAT)
+        protocol = self.group_protocol or ("consumer" if kip848 else "classic")
+        if protocol == "classic":
+            await self._join_classic()
+            return
+        if not kip848:
+            raise ClientError("the broker does not support KIP-848 consumer groups "
+                              "(ConsumerGroupHeartbeat); use the classic protocol")
         for t in self.topics:
             info = await self.client.topic(t)
             self._topic_names[info.topic_id] = t
         self.member_id = _new_member_id()
         self.member_epoch = 0
         resp = await self._heartbeat(full=True)
+        if self.group_protocol is None and resp.error_code in _CLASSIC_ONLY:
+            await self._join_classic()
+            return
         self._handle_heartbeat(resp)
         self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat_loop(
             resp.heartbeat_interval.total_seconds()))
@@ -288,6 +303,36 @@ class Consumer:
         except BaseException as exc:
             self._fatal = exc
 
+    # ------------------------------------------------------------------ groups (classic)
+
+    async def _join_classic(self) -> None:
+        self._classic = ClassicMember(self.client, self._coordinator, self.group, self.topics)
+        self._on_classic_assignment(await self._classic.join())
+        self._heartbeat_task = asyncio.get_running_loop().create_task(self._classic_loop())
+        await self._apply_assignment()
+
+    def _on_classic_assignment(self, partitions: set[TopicPartition]) -> None:
+        self.member_id = self._classic.member_id
+        self.member_epoch = self._classic.generation  # what OffsetCommit checks
+        self._target = partitions
+        self._assignment_changed.set()
+
+    async def _classic_rebalance(self) -> None:
+        """Eager: commit, then stop reading every partition before joining again."""
+        with contextlib.suppress(ClientError):
+            await self.commit()
+        self._assigned = set()
+        self.positions.clear()
+        self.high_watermarks.clear()
+
+    async def _classic_loop(self) -> None:
+        try:
+            await self._classic.heartbeats(self._classic_rebalance, self._on_classic_assignment)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._fatal = exc
+
     async def _leave(self) -> None:
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
@@ -297,7 +342,17 @@ class Consumer:
             return
         with contextlib.suppress(ClientError, OSError):
             await self.commit()
-            await self._heartbeat(leave=True)
+            if self._classic is not None:
+                await self._classic.leave()
+            else:
+                await self._heartbeat(leave=True)
+
+
+# Answers to a first ConsumerGroupHeartbeat that mean "join with the classic protocol": a broker
+# that lists the API but has KIP-848 turned off (Kafka's group.coordinator.rebalance.protocols),
+# or a group of classic members.
+_CLASSIC_ONLY = (ErrorCode.unsupported_version, ErrorCode.inconsistent_group_protocol,
+                 ErrorCode.group_id_not_found)
 
 
 def _consumed(tp: TopicPartition, r: Record) -> ConsumedRecord:

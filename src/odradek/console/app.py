@@ -24,7 +24,7 @@ from collections import deque
 from importlib import resources
 
 from .. import __version__
-from ..groups.consumer_protocol import assignment_partitions
+from ..protocol.consumer_protocol import assignment_partitions
 from ..protocol.errors import KafkaError
 from ..protocol.records import iter_records
 from .httpd import HttpServer, Request, Response

@@ -108,7 +108,7 @@ class ClassicGroup:
 
     def subscribed_topics(self) -> set[str] | None:
         """Topics the members subscribe to (consumer protocol), None if unknown."""
-        from .consumer_protocol import subscription_topics
+        from ..protocol.consumer_protocol import subscription_topics
 
         if self.protocol_type != "consumer" or self.protocol_name is None:
             return None

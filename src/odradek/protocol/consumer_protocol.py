@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from ..protocol.primitives import DecodeError, read_array_length, read_string
+from .primitives import DecodeError, read_array_length, read_string
 
 
 def subscription_topics(data: bytes) -> set[str] | None:
