@@ -246,3 +246,34 @@ def test_describe_log_dirs_of_chosen_partitions(client, topic_name, version):
     assert [(t.name, [(p.partition_index, p.partition_size > 0) for p in t.partitions])
             for t in result.topics] == [(topic_name, [(0, True), (2, False)])]
     assert client.request(cls(topics=())).results[0].topics == ()
+
+
+def test_describe_producers_lists_idempotent_producers(broker, client, topic_name):
+    from confluent_kafka import Producer
+
+    make_topic(client, topic_name, partitions=2)
+    p = Producer({"bootstrap.servers": broker.bootstrap_servers, "enable.idempotence": True,
+                  "linger.ms": 0})
+    for i in range(5):
+        p.produce(topic_name, b"%d" % i, partition=0)
+        p.flush(10)  # one batch each: five sequence numbers
+    cls = request_class(61, 0)
+    topic_cls = cls.__dataclass_fields__["topics"].type.__args__[0]
+    resp = client.request(cls(topics=(
+        topic_cls(name=topic_name, partition_indexes=(0, 1, 9)),
+        topic_cls(name=topic_name + "-missing", partition_indexes=(0,)),
+        topic_cls(name="bad/name", partition_indexes=(0,)))))
+    ours, missing, bad = resp.topics
+    p0, p1, p9 = ours.partitions
+    (producer,) = p0.active_producers
+    assert (producer.producer_id >= 0, producer.producer_epoch, producer.last_sequence) == (
+        True, 0, 4)
+    assert producer.last_timestamp > 0 and producer.current_txn_start_offset == -1
+    assert (p1.error_code, p1.active_producers) == (0, ())
+    assert p9.error_code == 3  # UNKNOWN_TOPIC_OR_PARTITION
+    assert (p9.error_message, missing.partitions[0].error_code) == (None, 3)
+    # Messages as Kafka 4.4 words them (compared on the same requests).
+    assert missing.partitions[0].error_message == (
+        "This server does not host this topic-partition.")
+    assert bad.partitions[0].error_code == 17  # INVALID_TOPIC_EXCEPTION
+    assert "contains one or more characters other than" in bad.partitions[0].error_message

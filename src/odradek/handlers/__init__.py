@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     describe_configs,
     describe_groups,
     describe_log_dirs,
+    describe_producers,
     describe_user_scram_credentials,
     fetch,
     find_coordinator,
