@@ -333,3 +333,32 @@ def test_describe_log_dirs_needs_describe_on_the_cluster(acl_broker):
             assert "sized" in [t["name"] for d in described["log_dirs"] for t in d["topics"]]
         else:
             assert described["log_dirs"] == []
+
+
+def _authenticated_wire_client(broker, user: str):
+    from tests.support.wire import WireClient, request_class
+
+    client = WireClient(broker.bootstrap_servers)
+    assert client.request(request_class(17, 1)(mechanism="PLAIN")).error_code == 0
+    token = b"\x00%s\x00%s" % (user.encode(), USERS[user].encode())
+    assert client.request(request_class(36, 2)(auth_bytes=token)).error_code == 0
+    return client
+
+
+def test_describe_producers_and_log_dirs_errors_without_rights(acl_broker):
+    from tests.support.wire import request_class
+
+    create_topics(acl_broker, "guarded")
+    client = _authenticated_wire_client(acl_broker, "bob")
+    try:
+        cls = request_class(61, 0)
+        topic_cls = cls.__dataclass_fields__["topics"].type.__args__[0]
+        (topic,) = client.request(cls(topics=(
+            topic_cls(name="guarded", partition_indexes=(0,)),))).topics
+        (part,) = topic.partitions
+        assert (part.error_code, part.error_message) == (
+            29, "Topic authorization failed.")  # TOPIC_AUTHORIZATION_FAILED
+        resp = client.request(request_class(35, 4)(topics=None))
+        assert (resp.error_code, resp.results) == (31, ())  # CLUSTER_AUTHORIZATION_FAILED
+    finally:
+        client.close()
