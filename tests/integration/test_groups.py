@@ -217,6 +217,50 @@ def test_committed_offsets_survive_restart(make_broker, tmp_path, topic_name):
     assert got[0].leader_epoch == 0
 
 
+def test_a_classic_group_carries_on_across_a_restart(make_broker, topic_name):
+    """The group's stable generation is stored: after a broker restart the member keeps
+    heartbeating in the same generation and consuming, with no rebalance."""
+    b = make_broker(config={"group.initial.rebalance.delay.ms": 0})
+    create_topic(b.bootstrap_servers, topic_name, 2)
+    rebalances = []
+    c = Consumer({"bootstrap.servers": b.bootstrap_servers, "group.id": "steady",
+                  "auto.offset.reset": "earliest", "session.timeout.ms": 30000,
+                  "heartbeat.interval.ms": 500})
+    c.subscribe([topic_name], on_assign=lambda _, ps: rebalances.append("assign"),
+                on_revoke=lambda _, ps: rebalances.append("revoke"))
+    try:
+        produce(b.bootstrap_servers, topic_name, [b"before"])
+        got = []
+        deadline = time.monotonic() + 30
+        while got != [b"before"]:
+            assert time.monotonic() < deadline
+            m = c.poll(0.2)
+            if m is not None and m.error() is None:
+                got.append(m.value())
+        generation = b.call(lambda: b.server.core.groups.groups["steady"].generation_id)
+        b.restart()
+        restored = b.call(lambda: b.server.core.groups.groups["steady"])
+        assert (restored.state.name, restored.generation_id) == ("STABLE", generation)
+        produce(b.bootstrap_servers, topic_name, [b"after"])
+        deadline = time.monotonic() + 30
+        while got != [b"before", b"after"]:
+            assert time.monotonic() < deadline
+            m = c.poll(0.2)
+            if m is not None and m.error() is None:
+                got.append(m.value())
+        for _ in range(10):  # a few more heartbeats in the restored generation
+            c.poll(0.2)
+        group = b.call(lambda: b.server.core.groups.groups["steady"])
+        assert (group.state.name, group.generation_id) == ("STABLE", generation)
+        assert rebalances == ["assign"]
+    finally:
+        c.close()
+    # The member left: nothing of it is kept for the next start.
+    b.restart()
+    group = b.call(lambda: b.server.core.groups.groups.get("steady"))
+    assert group is not None and group.is_empty()
+
+
 def test_new_group_waits_for_the_initial_rebalance_delay(make_broker, topic_name):
     """Three members starting together land in one generation: the first waits
     group.initial.rebalance.delay.ms for the others instead of rebalancing three times."""

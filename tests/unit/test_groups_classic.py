@@ -154,3 +154,49 @@ def test_initial_delay_collects_members_into_one_generation(delay_ms):
         assert sum(1 for r in results if r.members) == 1  # one leader
 
     run(main())
+
+
+def test_snapshot_restore_and_expiry_of_members_that_do_not_come_back():
+    """What a restart keeps (coordinator.py stores `snapshot()` when a generation becomes
+    stable): the restored group answers the same heartbeats; a member that never returns
+    expires after its session timeout and the others are asked to rebalance."""
+    stable = []
+
+    async def main():
+        group = ClassicGroup("g", initial_delay_ms=0, on_stable=stable.append)
+        a = await (await join_new(group, session_timeout_ms=100))
+        await group.sync(member_id=a.member_id, generation_id=1, group_instance_id=None,
+                         protocol_type=None, protocol_name=None, assignments={})
+        b_future = await join_new(group, session_timeout_ms=60_000)
+        a = await group.join(**join_kwargs(member_id=a.member_id, session_timeout_ms=100))
+        b = await b_future
+        follower = asyncio.ensure_future(group.sync(
+            member_id=b.member_id, generation_id=2, group_instance_id=None, protocol_type=None,
+            protocol_name=None, assignments={}))
+        await group.sync(member_id=a.member_id, generation_id=2, group_instance_id=None,
+                         protocol_type=None, protocol_name=None,
+                         assignments={a.member_id: b"for-a", b.member_id: b"for-b"})
+        assert await follower == (ErrorCode.none, b"for-b")
+        assert stable == [group, group]  # generations 1 and 2
+        snapshot = group.snapshot()
+        group.shutdown()
+        snapshot["members"][1]["group_instance_id"] = "static-b"  # as a static member would
+
+        restored = ClassicGroup.restore("g", snapshot, 0)
+        assert (restored.state, restored.generation_id) == (GroupState.STABLE, 2)
+        assert restored.static_members == {"static-b": b.member_id}
+        assert restored.members[b.member_id].assignment == b"for-b"
+        assert restored.leader_id == a.member_id and restored.protocol_name == "range"
+        restored.arm()
+        # b comes back and heartbeats in the stored generation; a never does.
+        assert restored.heartbeat(b.member_id, 2, "static-b") == ErrorCode.none
+        for _ in range(100):
+            if a.member_id not in restored.members:
+                break
+            await asyncio.sleep(0.02)
+        assert list(restored.members) == [b.member_id]
+        assert restored.state == GroupState.PREPARING_REBALANCE
+        assert restored.heartbeat(b.member_id, 2, "static-b") == ErrorCode.rebalance_in_progress
+        restored.shutdown()
+
+    run(main())

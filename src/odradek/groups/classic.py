@@ -83,7 +83,7 @@ class ClassicGroup:
     group_type = "classic"
 
     def __init__(self, group_id: str, initial_delay_ms: int,
-                 on_empty=None) -> None:
+                 on_empty=None, on_stable=None) -> None:
         self.group_id = group_id
         self.state = GroupState.EMPTY
         self.generation_id = 0
@@ -100,6 +100,7 @@ class ClassicGroup:
         self._initial_deadline = 0.0
         self._last_join = 0.0
         self._on_empty = on_empty
+        self._on_stable = on_stable  # called with the group when a generation is assigned
 
     # ------------------------------------------------------------------ queries
 
@@ -363,6 +364,8 @@ class ClassicGroup:
             for m in self.members.values():
                 m.assignment = assignments.get(m.member_id, b"")
             self.state = GroupState.STABLE
+            if self._on_stable is not None:
+                self._on_stable(self)
             for m in self.members.values():
                 f, m.sync_future = m.sync_future, None
                 if f is not None and not f.done():
@@ -451,6 +454,51 @@ class ClassicGroup:
             self.protocol_type = None
         if self._on_empty is not None:
             self._on_empty(self)
+
+    # ------------------------------------------------------------------ persistence
+
+    def snapshot(self) -> dict:
+        """The stable generation, as plain data: what a restarted broker needs so that the
+        members carry on with their heartbeats instead of rebalancing (Kafka reloads the same
+        from __consumer_offsets)."""
+        return {"generation_id": self.generation_id, "protocol_type": self.protocol_type,
+                "protocol_name": self.protocol_name, "leader_id": self.leader_id,
+                "members": [{
+                    "member_id": m.member_id, "group_instance_id": m.group_instance_id,
+                    "client_id": m.client_id, "client_host": m.client_host,
+                    "session_timeout_ms": m.session_timeout_ms,
+                    "rebalance_timeout_ms": m.rebalance_timeout_ms,
+                    "protocol_type": m.protocol_type,
+                    "protocols": [[name, meta.hex()] for name, meta in m.protocols],
+                    "assignment": m.assignment.hex()} for m in self.members.values()]}
+
+    @classmethod
+    def restore(cls, group_id: str, data: dict, initial_delay_ms: int, on_empty=None,
+                on_stable=None) -> ClassicGroup:
+        """A group from `snapshot()`, stable at its generation. Its members' session timers
+        start with `arm()`, once the broker's loop runs."""
+        group = cls(group_id, initial_delay_ms, on_empty, on_stable)
+        group.generation_id = data["generation_id"]
+        group.protocol_type = data["protocol_type"]
+        group.protocol_name = data["protocol_name"]
+        group.leader_id = data["leader_id"]
+        for m in data["members"]:
+            member = Member(m["member_id"], m["group_instance_id"], m["client_id"],
+                            m["client_host"], m["session_timeout_ms"],
+                            m["rebalance_timeout_ms"], m["protocol_type"],
+                            [(name, bytes.fromhex(meta)) for name, meta in m["protocols"]],
+                            bytes.fromhex(m["assignment"]), is_new=False)
+            group.members[member.member_id] = member
+            if member.group_instance_id is not None:
+                group.static_members[member.group_instance_id] = member.member_id
+        group.state = GroupState.STABLE if group.members else GroupState.EMPTY
+        return group
+
+    def arm(self) -> None:
+        """Start every member's session timer (after a restore)."""
+        for member in self.members.values():
+            if member.expiry is None:
+                self._schedule_expiry(member)
 
     def shutdown(self) -> None:
         """Dead: answer every parked request so that clients go and find the coordinator."""

@@ -2,8 +2,11 @@
 committed offsets.
 
 This broker coordinates every group itself. Committed offsets are kept in memory and written
-through to the metadata store, so they survive restarts; group membership does not (after a
-restart members get UNKNOWN_MEMBER_ID and rejoin, as after a coordinator move in Kafka).
+through to the metadata store, so they survive restarts. So does each classic group's last
+stable generation (members, assignments): after a restart its members carry on heartbeating,
+without a rebalance, as Kafka's coordinator reloads groups from __consumer_offsets; members
+that do not come back expire after their session timeout. KIP-848 members rejoin instead
+(UNKNOWN_MEMBER_ID, then a heartbeat at epoch 0 brings their partitions back).
 Offsets of a group that has been empty for `offsets.retention.minutes` expire, and the group
 goes with them.
 """
@@ -51,17 +54,32 @@ class GroupCoordinator:
         self._now_ms = now_ms
         for group_id in self.offsets:  # groups known only by their offsets are Empty
             self.groups[group_id] = self._new_classic(group_id)
+        for group_id, membership in store.group_memberships().items():
+            self.groups[group_id] = ClassicGroup.restore(
+                group_id, membership, config.initial_rebalance_delay_ms,
+                on_empty=self._became_empty, on_stable=self._became_stable)
 
     # ------------------------------------------------------------------ groups
 
     def _new_classic(self, group_id: str) -> ClassicGroup:
         group = ClassicGroup(group_id, self.config.initial_rebalance_delay_ms,
-                             on_empty=self._became_empty)
+                             on_empty=self._became_empty, on_stable=self._became_stable)
         group.empty_since_ms = self._now_ms()
         return group
 
     def _became_empty(self, group: Group) -> None:
         group.empty_since_ms = self._now_ms()
+        if isinstance(group, ClassicGroup):
+            self.store.save_group_membership(group.group_id, None)
+
+    def _became_stable(self, group: ClassicGroup) -> None:
+        self.store.save_group_membership(group.group_id, group.snapshot())
+
+    def start(self) -> None:
+        """On the broker's loop: session timers of the members of restored groups."""
+        for group in self.groups.values():
+            if isinstance(group, ClassicGroup):
+                group.arm()
 
     def classic_group(self, group_id: str, create: bool) -> ClassicGroup | None:
         group = self.groups.get(group_id)

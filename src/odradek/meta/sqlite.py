@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS producer_snapshots (
     snapshot TEXT NOT NULL,
     PRIMARY KEY (topic, partition)
 );
+CREATE TABLE IF NOT EXISTS group_memberships (
+    group_id TEXT PRIMARY KEY,
+    membership TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS acls (
     resource_type INTEGER NOT NULL,
     resource_name TEXT NOT NULL,
@@ -159,6 +163,20 @@ class SqliteMetadataStore:
                 "partition) DO UPDATE SET snapshot_offset=excluded.snapshot_offset, "
                 "snapshot=excluded.snapshot",
                 [(t, p, o, json.dumps(s)) for (t, p), (o, s) in snapshots.items()])
+
+    def group_memberships(self) -> dict[str, dict]:
+        rows = self.db.execute("SELECT group_id, membership FROM group_memberships")
+        return {g: json.loads(m) for g, m in rows}
+
+    def save_group_membership(self, group: str, membership: dict | None) -> None:
+        with self.db:
+            if membership is None:
+                self.db.execute("DELETE FROM group_memberships WHERE group_id = ?", (group,))
+            else:
+                self.db.execute(
+                    "INSERT INTO group_memberships VALUES (?, ?) ON CONFLICT (group_id) "
+                    "DO UPDATE SET membership=excluded.membership",
+                    (group, json.dumps(membership)))
 
     def committed_offsets(self) -> dict[str, dict[tuple[str, int], CommittedOffset]]:
         out: dict[str, dict[tuple[str, int], CommittedOffset]] = {}

@@ -72,6 +72,12 @@ class MetadataStore(Protocol):
     def delete_offsets(self, group: str, partitions: list[tuple[str, int]] | None) -> None:
         """Delete some of a group's offsets, or all of them (None)."""
 
+    def group_memberships(self) -> dict[str, dict]:
+        """Classic groups' last stable membership (groups/classic.py `snapshot()`), by group."""
+
+    def save_group_membership(self, group: str, membership: dict | None) -> None:
+        """Keep a group's stable membership, or forget it (None)."""
+
     # Security (odradek.security): ACL bindings and SCRAM credentials (salted and hashed:
     # salt, StoredKey, ServerKey, iterations; never a password).
 

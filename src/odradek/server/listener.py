@@ -118,6 +118,7 @@ class KafkaServer:
             # The first listener stands for the broker where one address is wanted.
             self.core.advertised_host, self.core.advertised_port = self.listeners[0].endpoint
         self._server = self._servers[0]
+        self.core.groups.start()  # session timers of groups restored from the last run
         self._housekeeping = loop.create_task(self._run_housekeeping())
         return self.port
 
