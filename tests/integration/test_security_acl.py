@@ -300,6 +300,23 @@ def test_acl_apis_without_an_authorizer(broker):
     with pytest.raises(KafkaException) as info:
         next(iter(futures.values())).result(30)
     assert info.value.args[0].code() == KafkaError.SECURITY_DISABLED
+    everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
+                                  AclOperation.ANY, AclPermissionType.ANY)
+    with pytest.raises(KafkaException) as info:
+        next(iter(admin.delete_acls([everything]).values())).result(30)
+    assert info.value.args[0].code() == KafkaError.SECURITY_DISABLED
+    # librdkafka hands DescribeAcls' top-level error to nobody: read it on the wire.
+    from tests.support.wire import WireClient, request_class
+
+    client = WireClient(broker.bootstrap_servers)
+    try:
+        resp = client.request(request_class(29, 3)(
+            resource_type_filter=1, resource_name_filter=None, pattern_type_filter=1,
+            principal_filter=None, host_filter=None, operation=1, permission_type=1))
+    finally:
+        client.close()
+    assert (resp.error_code, resp.error_message, resp.resources) == (
+        54, "No Authorizer is configured on the broker", ())  # SECURITY_DISABLED, as Kafka
 
 
 def test_authorized_operations_come_from_the_acls(acl_broker):

@@ -26,7 +26,7 @@ from ..security.acl import (
     ResourceType,
 )
 from .context import RequestContext
-from .describe_acls import to_enum
+from .describe_acls import refusal, to_enum
 from .registry import handler
 
 log = logging.getLogger("odradek.security")
@@ -38,12 +38,10 @@ def handle_create_acls(ctx: RequestContext, request):
         return ctx.response(results=[{"error_code": code, "error_message": message}
                                      for _ in request.creations])
 
-    if not ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER):
-        return all_failed(ErrorCode.cluster_authorization_failed,
-                          "Cluster authorization failed.")
+    refused = refusal(ctx, AclOperation.ALTER)
+    if refused is not None:
+        return all_failed(*refused)
     authorizer = ctx.broker.authorizer
-    if authorizer is None:
-        return all_failed(ErrorCode.security_disabled, "No Authorizer is configured.")
     results, valid = [], []
     for c in request.creations:
         binding = AclBinding(

@@ -15,9 +15,9 @@ import logging
 
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
-from ..security.acl import AclError, AclOperation, ResourceType
+from ..security.acl import AclError, AclOperation
 from .context import RequestContext
-from .describe_acls import binding_fields, request_filter
+from .describe_acls import binding_fields, refusal, request_filter
 from .registry import handler
 
 log = logging.getLogger("odradek.security")
@@ -30,12 +30,10 @@ def handle_delete_acls(ctx: RequestContext, request):
             {"error_code": code, "error_message": message, "matching_acls": []}
             for _ in request.filters])
 
-    if not ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER):
-        return all_failed(ErrorCode.cluster_authorization_failed,
-                          "Cluster authorization failed.")
+    refused = refusal(ctx, AclOperation.ALTER)
+    if refused is not None:
+        return all_failed(*refused)
     authorizer = ctx.broker.authorizer
-    if authorizer is None:
-        return all_failed(ErrorCode.security_disabled, "No Authorizer is configured.")
     filters, results = [], []
     for f in request.filters:
         flt = request_filter(f)

@@ -46,6 +46,17 @@ def request_filter(f) -> AclBindingFilter:
         to_enum(AclPermissionType, f.permission_type))
 
 
+def refusal(ctx: RequestContext, operation: AclOperation,
+            disabled: str = "No Authorizer is configured.") -> tuple[ErrorCode, str] | None:
+    """Kafka's first checks in the ACL APIs: `operation` on the cluster, then an authorizer
+    to ask (SECURITY_DISABLED without one). None: go ahead."""
+    if not ctx.authorize(operation, ResourceType.CLUSTER):
+        return ErrorCode.cluster_authorization_failed, "Cluster authorization failed."
+    if ctx.broker.authorizer is None:
+        return ErrorCode.security_disabled, disabled
+    return None
+
+
 def binding_fields(b: AclBinding) -> dict:
     return {"resource_type": b.resource_type, "resource_name": b.resource_name,
             "pattern_type": b.pattern_type, "principal": b.principal, "host": b.host,
@@ -57,11 +68,10 @@ def handle_describe_acls(ctx: RequestContext, request):
     def error(code: ErrorCode, message: str):
         return ctx.response(error_code=code, error_message=message, resources=[])
 
-    if not ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER):
-        return error(ErrorCode.cluster_authorization_failed, "Cluster authorization failed.")
+    refused = refusal(ctx, AclOperation.DESCRIBE, "No Authorizer is configured on the broker")
+    if refused is not None:
+        return error(*refused)
     authorizer = ctx.broker.authorizer
-    if authorizer is None:
-        return error(ErrorCode.security_disabled, "No Authorizer is configured on the broker")
     flt = request_filter(request)
     try:
         flt.validate()
