@@ -261,6 +261,64 @@ def test_a_classic_group_carries_on_across_a_restart(make_broker, topic_name):
     assert group is not None and group.is_empty()
 
 
+def test_a_kip848_group_carries_on_across_a_restart(make_broker, topic_name):
+    """KIP-848 members and their epochs are stored: after a broker restart the member keeps
+    heartbeating at its epoch with its partitions, and nothing is revoked or lost."""
+    b = make_broker()
+    create_topic(b.bootstrap_servers, topic_name, 2)
+    callbacks = []
+    c = Consumer({"bootstrap.servers": b.bootstrap_servers, "group.id": "steady-848",
+                  "group.protocol": "consumer", "auto.offset.reset": "earliest"})
+    c.subscribe([topic_name], on_assign=lambda _, ps: callbacks.append("assign"),
+                on_revoke=lambda _, ps: callbacks.append("revoke"),
+                on_lost=lambda _, ps: callbacks.append("lost"))
+
+    def member_epochs():
+        group = b.server.core.groups.groups["steady-848"]
+        return {m.member_id: m.member_epoch for m in group.members.values()}
+
+    try:
+        produce(b.bootstrap_servers, topic_name, [b"before"])
+        got = []
+        deadline = time.monotonic() + 30
+        while got != [b"before"]:
+            assert time.monotonic() < deadline
+            m = c.poll(0.2)
+            if m is not None and m.error() is None:
+                got.append(m.value())
+        wait_for(lambda: b.call(lambda: b.server.core.groups.groups["steady-848"].state.value)
+                 == "Stable", 20, "the group to be stable")
+        epochs = b.call(member_epochs)
+        b.restart()
+        assert b.call(member_epochs) == epochs
+        produce(b.bootstrap_servers, topic_name, [b"after"])
+        deadline = time.monotonic() + 30
+        while got != [b"before", b"after"]:
+            assert time.monotonic() < deadline
+            m = c.poll(0.2)
+            if m is not None and m.error() is None:
+                got.append(m.value())
+        # Wait for two heartbeats after the restart (every 5 s, the broker's
+        # group.consumer.heartbeat.interval.ms): each re-arms the member's session timer.
+        for _ in range(2):
+            armed = b.call(lambda: [m.expiry for m in
+                                    b.server.core.groups.groups["steady-848"].members.values()])
+            deadline = time.monotonic() + 30
+            while b.call(lambda: [m.expiry for m in b.server.core.groups.groups[
+                    "steady-848"].members.values()]) == armed:
+                assert time.monotonic() < deadline
+                c.poll(0.2)
+        assert b.call(member_epochs) == epochs
+        assert b.call(lambda: b.server.core.groups.groups["steady-848"].state.value) == "Stable"
+        assert callbacks == ["assign"]
+    finally:
+        c.close()
+    # The member left: nothing of it is kept for the next start.
+    b.restart()
+    group = b.call(lambda: b.server.core.groups.groups.get("steady-848"))
+    assert group is not None and group.is_empty()
+
+
 def test_new_group_waits_for_the_initial_rebalance_delay(make_broker, topic_name):
     """Three members starting together land in one generation: the first waits
     group.initial.rebalance.delay.ms for the others instead of rebalancing three times."""

@@ -76,3 +76,56 @@ def test_stale_epoch_and_unknown_member_are_fenced():
         assert group.state.value == "Empty"
 
     asyncio.run(main())
+
+
+def test_snapshot_and_restore_mid_rebalance():
+    """A restored group carries on where it was: members at their epochs, a revocation still
+    pending, the target unchanged; each member gets its whole assignment once more."""
+    async def main():
+        saved = []
+        group = ConsumerGroup("g", lambda t: 4, lambda: ["t"], 45000, 5000,
+                              on_change=lambda g: saved.append(g.snapshot()))
+        _, epoch_a, _ = heartbeat(group, "a", 0, ["t"])
+        _, epoch_b, _ = heartbeat(group, "b", 0, ["t"])  # a must now give up two partitions
+        _, _, kept = heartbeat(group, "a", epoch_a, owned={"t": {0, 1, 2, 3}})
+        count = len(saved)
+        heartbeat(group, "b", epoch_b, owned={})  # nothing changes: nothing stored
+        assert len(saved) == count
+        snapshot = saved[-1]
+        assert snapshot == group.snapshot()
+        group.shutdown()
+
+        restored = ConsumerGroup.restore("g", snapshot, lambda t: 4, lambda: ["t"], 45000, 5000)
+        restored.arm()
+        assert restored.snapshot() == snapshot
+        assert restored.state.value == "Reconciling"
+        assert restored.members["a"].revocation_deadline is not None  # still must release
+        assert all(m.expiry is not None for m in restored.members.values())
+        # a is sent what it keeps (a full assignment after the restart), then releases.
+        _, epoch, again = heartbeat(restored, "a", epoch_a, owned={"t": {0, 1, 2, 3}})
+        assert epoch == epoch_a and again == kept
+        _, epoch, _ = heartbeat(restored, "a", epoch, owned=kept)
+        assert epoch == epoch_b
+        _, _, assigned_b = heartbeat(restored, "b", epoch_b, owned={})
+        assert assigned_b["t"] == {0, 1, 2, 3} - kept["t"]
+        assert restored.state.value == "Stable"
+        restored.shutdown()
+
+    asyncio.run(main())
+
+
+def test_leaving_and_expiry_are_stored():
+    async def main():
+        saved = []
+        group = ConsumerGroup("g", lambda t: 2, lambda: ["t"], 45000, 5000,
+                              on_change=lambda g: saved.append(g.snapshot()))
+        heartbeat(group, "a", 0, ["t"])
+        _, epoch_b, _ = heartbeat(group, "b", 0, ["t"])
+        assert [m["member_id"] for m in saved[-1]["members"]] == ["a", "b"]
+        heartbeat(group, "b", -1)
+        assert [m["member_id"] for m in saved[-1]["members"]] == ["a"]
+        group.remove_member(group.members["a"])  # what the session timer does
+        assert saved[-1]["members"] == [] and group.is_empty()
+        group.shutdown()
+
+    asyncio.run(main())

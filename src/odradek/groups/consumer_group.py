@@ -73,13 +73,30 @@ def _nest(pairs: set[tuple[str, int]]) -> TopicPartitions:
     return out
 
 
+def _plain(tp: TopicPartitions) -> dict[str, list[int]]:
+    return {t: sorted(ps) for t, ps in sorted(tp.items()) if ps}
+
+
+def _member_data(m: ConsumerMember) -> dict:
+    """What a member's snapshot keeps: everything but its timers and what was last sent."""
+    return {"member_id": m.member_id, "instance_id": m.instance_id, "rack_id": m.rack_id,
+            "client_id": m.client_id, "client_host": m.client_host,
+            "subscribed_topic_names": m.subscribed_topic_names,
+            "subscribed_topic_regex": m.subscribed_topic_regex,
+            "server_assignor": m.server_assignor,
+            "rebalance_timeout_ms": m.rebalance_timeout_ms, "member_epoch": m.member_epoch,
+            "previous_member_epoch": m.previous_member_epoch,
+            "assigned": _plain(m.assigned), "pending_revocation": _plain(m.pending_revocation)}
+
+
 class ConsumerGroup:
     group_type = "consumer"
     protocol_type = "consumer"
 
     def __init__(self, group_id: str, topic_partitions: Callable[[str], int | None],
                  all_topics: Callable[[], list[str]], session_timeout_ms: int,
-                 heartbeat_interval_ms: int, default_assignor: str = "uniform") -> None:
+                 heartbeat_interval_ms: int, default_assignor: str = "uniform",
+                 on_change: Callable[[ConsumerGroup], None] | None = None) -> None:
         self.group_id = group_id
         self.members: dict[str, ConsumerMember] = {}
         self.static_members: dict[str, str] = {}
@@ -94,6 +111,8 @@ class ConsumerGroup:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.dead = False
         self.empty_since_ms: int | None = None
+        # Called when what snapshot() returns has changed (the coordinator stores it).
+        self._on_change = on_change
 
     # ------------------------------------------------------------------ state
 
@@ -156,6 +175,7 @@ class ConsumerGroup:
                                      f"Assignor {server_assignor} is not supported.")
         if member_epoch in (-1, -2):
             return self._leave(member_id, instance_id, member_epoch)
+        before = self._state_of(member_id)
         if member_epoch == 0:
             member = self._join(member_id, instance_id, rack_id, client_id, client_host,
                                 subscribed_topic_names)
@@ -193,7 +213,12 @@ class ConsumerGroup:
                 member.pending_revocation = {}
                 self._cancel_revocation_deadline(member)
         self._reconcile(member)
-        return member.member_id, member.member_epoch, self._to_send(member)
+        assignment = self._to_send(member)
+        # A heartbeat changes at most this member and the group's epochs and target: most
+        # change nothing, and the group is stored only when one did.
+        if self._state_of(member.member_id) != before:
+            self._changed()
+        return member.member_id, member.member_epoch, assignment
 
     def _join(self, member_id, instance_id, rack_id, client_id, client_host,
               topics) -> ConsumerMember:
@@ -236,6 +261,7 @@ class ConsumerGroup:
             # A static member leaving for a while keeps its assignment for its session.
             member.previous_member_epoch = member.member_epoch
             member.member_epoch = -2
+            self._changed()
             return member_id, -2, None
         self.remove_member(member)
         return member_id, epoch, None
@@ -256,6 +282,7 @@ class ConsumerGroup:
         # The others move to the new target on their own next heartbeat: a member's epoch
         # only changes in a response it sees, or its commits would look stale to it.
         self._bump_epoch(self._fingerprint())
+        self._changed()
 
     # ------------------------------------------------------------------ assignment
 
@@ -328,6 +355,65 @@ class ConsumerGroup:
         if member.revocation_deadline is not None:
             member.revocation_deadline.cancel()
             member.revocation_deadline = None
+
+    # ------------------------------------------------------------------ persistence
+
+    def snapshot(self) -> dict:
+        """Members, their epochs and assignments, and the target, as plain data: what a
+        restarted broker needs so that members carry on heartbeating at their epochs (Kafka
+        reloads the same records from __consumer_offsets)."""
+        return {
+            "type": self.group_type, "group_epoch": self.group_epoch,
+            "assignment_epoch": self.assignment_epoch, "assignor": self.assignor_name,
+            "metadata": [list(entry) for entry in self._metadata_fingerprint],
+            "target": {mid: _plain(tp) for mid, tp in sorted(self.target.items())},
+            "members": [_member_data(m) for m in self.members.values()]}
+
+    def _state_of(self, member_id: str) -> tuple:
+        member = self.members.get(member_id)
+        return (self.group_epoch, self.assignment_epoch, len(self.members),
+                _member_data(member) if member is not None else None)
+
+    @classmethod
+    def restore(cls, group_id: str, data: dict, topic_partitions: Callable[[str], int | None],
+                all_topics: Callable[[], list[str]], session_timeout_ms: int,
+                heartbeat_interval_ms: int,
+                on_change: Callable[[ConsumerGroup], None] | None = None) -> ConsumerGroup:
+        """A group from `snapshot()`. Its members' timers start with `arm()`, once the
+        broker's loop runs; each member is sent its whole assignment on its next heartbeat."""
+        def nested(plain: dict[str, list[int]]) -> TopicPartitions:
+            return {t: set(ps) for t, ps in plain.items()}
+
+        group = cls(group_id, topic_partitions, all_topics, session_timeout_ms,
+                    heartbeat_interval_ms, data["assignor"], on_change)
+        group.group_epoch = data["group_epoch"]
+        group.assignment_epoch = data["assignment_epoch"]
+        group._metadata_fingerprint = tuple(tuple(entry) for entry in data["metadata"])
+        group.target = {mid: nested(tp) for mid, tp in data["target"].items()}
+        for m in data["members"]:
+            member = ConsumerMember(
+                m["member_id"], m["instance_id"], m["rack_id"], m["client_id"],
+                m["client_host"], list(m["subscribed_topic_names"]),
+                m["subscribed_topic_regex"], m["server_assignor"], m["rebalance_timeout_ms"],
+                m["member_epoch"], m["previous_member_epoch"], nested(m["assigned"]),
+                nested(m["pending_revocation"]))
+            group.members[member.member_id] = member
+            if member.instance_id is not None:
+                group.static_members[member.instance_id] = member.member_id
+        return group
+
+    def arm(self) -> None:
+        """Start the members' session timers, and the rebalance timers of those that still
+        have partitions to give up (after a restore)."""
+        for member in self.members.values():
+            if member.expiry is None:
+                self._schedule_expiry(member)
+            if member.pending_revocation and member.revocation_deadline is None:
+                self._arm_revocation_deadline(member)
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self)
 
     def shutdown(self) -> None:
         self.dead = True

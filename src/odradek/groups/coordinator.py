@@ -2,13 +2,13 @@
 committed offsets.
 
 This broker coordinates every group itself. Committed offsets are kept in memory and written
-through to the metadata store, so they survive restarts. So does each classic group's last
-stable generation (members, assignments): after a restart its members carry on heartbeating,
-without a rebalance, as Kafka's coordinator reloads groups from __consumer_offsets; members
-that do not come back expire after their session timeout. KIP-848 members rejoin instead
-(UNKNOWN_MEMBER_ID, then a heartbeat at epoch 0 brings their partitions back).
-Offsets of a group that has been empty for `offsets.retention.minutes` expire, and the group
-goes with them.
+through to the metadata store, so they survive restarts. So does each group's membership:
+a classic group's last stable generation, and a KIP-848 group's members with their epochs and
+assignments (stored whenever a heartbeat, a join, a leave or an expiry changes them). After a
+restart the members carry on heartbeating, without a rebalance, as Kafka's coordinator
+reloads groups from __consumer_offsets; members that do not come back expire after their
+session timeout. Offsets of a group that has been empty for `offsets.retention.minutes`
+expire, and the group goes with them.
 """
 
 from __future__ import annotations
@@ -55,9 +55,15 @@ class GroupCoordinator:
         for group_id in self.offsets:  # groups known only by their offsets are Empty
             self.groups[group_id] = self._new_classic(group_id)
         for group_id, membership in store.group_memberships().items():
-            self.groups[group_id] = ClassicGroup.restore(
-                group_id, membership, config.initial_rebalance_delay_ms,
-                on_empty=self._became_empty, on_stable=self._became_stable)
+            if membership.get("type") == ConsumerGroup.group_type:
+                self.groups[group_id] = ConsumerGroup.restore(
+                    group_id, membership, topic_partitions, all_topics,
+                    config.consumer_session_timeout_ms, config.consumer_heartbeat_interval_ms,
+                    on_change=self._consumer_group_changed)
+            else:
+                self.groups[group_id] = ClassicGroup.restore(
+                    group_id, membership, config.initial_rebalance_delay_ms,
+                    on_empty=self._became_empty, on_stable=self._became_stable)
 
     # ------------------------------------------------------------------ groups
 
@@ -75,11 +81,16 @@ class GroupCoordinator:
     def _became_stable(self, group: ClassicGroup) -> None:
         self.store.save_group_membership(group.group_id, group.snapshot())
 
+    def _consumer_group_changed(self, group: ConsumerGroup) -> None:
+        if self.groups.get(group.group_id) is not group:
+            return  # replaced (an empty group that switched protocol) or deleted
+        self.store.save_group_membership(group.group_id,
+                                         group.snapshot() if group.members else None)
+
     def start(self) -> None:
         """On the broker's loop: session timers of the members of restored groups."""
         for group in self.groups.values():
-            if isinstance(group, ClassicGroup):
-                group.arm()
+            group.arm()
 
     def classic_group(self, group_id: str, create: bool) -> ClassicGroup | None:
         group = self.groups.get(group_id)
@@ -112,7 +123,8 @@ class GroupCoordinator:
             group = self.groups[group_id] = ConsumerGroup(
                 group_id, self._topic_partitions, self._all_topics,
                 self.config.consumer_session_timeout_ms,
-                self.config.consumer_heartbeat_interval_ms)
+                self.config.consumer_heartbeat_interval_ms,
+                on_change=self._consumer_group_changed)
         return group
 
     def group_state(self, group: Group) -> str:
