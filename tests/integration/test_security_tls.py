@@ -14,7 +14,11 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 
 pytest.importorskip("cryptography")
 
-from tests.support.certs import make_pki  # noqa: E402
+from tests.support.certs import (  # noqa: E402
+    make_pki,
+    write_pkcs12_keystore,
+    write_pkcs12_truststore,
+)
 
 ALICE_DN = "CN=alice,OU=eng,O=odradek"
 
@@ -203,6 +207,57 @@ def test_keystore_location_with_key_and_chain_in_one_file(make_broker, pki, tmp_
     b = make_broker(config={"listeners": "SSL://127.0.0.1:0",
                             "ssl.keystore.location": str(combined)})
     assert AdminClient(ssl_conf(b, pki)).list_topics(timeout=30).brokers
+
+
+def test_pkcs12_keystore_and_truststore(make_broker, pki, topic_name, tmp_path, capsys,
+                                        monkeypatch):
+    """Java-style stores (ssl.keystore.type / ssl.truststore.type = PKCS12) for a mutual-TLS
+    listener, and for the CLI on the client side."""
+    from tests.support.cli import run_cli
+
+    keystore = write_pkcs12_keystore(pki, pki.server, tmp_path / "server.p12", b"ks-secret")
+    truststore = write_pkcs12_truststore(pki, tmp_path / "trust.p12", b"ts-secret")
+    b = make_broker(config={
+        "listeners": "SSL://127.0.0.1:0", "ssl.client.auth": "required",
+        "ssl.keystore.type": "PKCS12", "ssl.keystore.location": str(keystore),
+        "ssl.keystore.password": "ks-secret",
+        "ssl.truststore.type": "PKCS12", "ssl.truststore.location": str(truststore),
+        "ssl.truststore.password": "ts-secret"})
+    alice = pki.client("alice-p12", "alice")
+    assert round_trip(ssl_conf(b, pki, alice), topic_name, [b"p12"]) == [b"p12"]
+    # The CLI with its certificate in a PKCS12 keystore and the CA in a PKCS12 truststore.
+    client_store = write_pkcs12_keystore(pki, alice, tmp_path / "alice.p12", b"alice-pw")
+    cli = ["-b", b.bootstrap("SSL"), "-X", "security.protocol=SSL",
+           "-X", "ssl.truststore.type=PKCS12", "-X", f"ssl.truststore.location={truststore}",
+           "-X", "ssl.truststore.password=ts-secret",
+           "-X", "ssl.keystore.type=PKCS12", "-X", f"ssl.keystore.location={client_store}"]
+    r = run_cli(capsys, "consume", topic_name, "--from-beginning", "-e", *cli,
+                "-X", "ssl.keystore.password=alice-pw")
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == ["p12"]
+    r = run_cli(capsys, "cluster", "info", "--timeout", "10", *cli,
+                "-X", "ssl.keystore.password=bad-pw-77")
+    assert r.code == 1 and "wrong password" in r.err and "bad-pw-77" not in r.err
+    r = run_cli(capsys, "cluster", "info", "-b", b.bootstrap("SSL"),
+                "-X", "security.protocol=SSL", "-X", "ssl.keystore.type=JKS")
+    assert r.code == 1 and "keytool -importkeystore" in r.err
+
+
+@pytest.mark.parametrize("problem, message", [
+    ({"ssl.keystore.type": "JKS"}, "keytool -importkeystore"),
+    ({"ssl.keystore.password": "wrong"}, "wrong password"),
+    ({"ssl.truststore.type": "PKCS12", "ssl.truststore.location": "{ca}",
+      "ssl.client.auth": "required"}, "not a PKCS12 file"),
+])
+def test_a_keystore_the_broker_cannot_use_stops_it_with_the_reason(make_broker, pki, tmp_path,
+                                                                   problem, message):
+    keystore = write_pkcs12_keystore(pki, pki.server, tmp_path / "server.p12", b"ks-secret")
+    config = {"listeners": "SSL://127.0.0.1:0", "ssl.keystore.type": "PKCS12",
+              "ssl.keystore.location": str(keystore), "ssl.keystore.password": "ks-secret"}
+    config.update({k: v.format(ca=pki.ca) for k, v in problem.items()})
+    with pytest.raises(RuntimeError) as exc:
+        make_broker(config=config)
+    assert message in str(exc.value.__cause__)
 
 
 def test_the_cli_over_tls_sasl_ssl_and_mutual_tls(make_broker, pki, topic_name, capsys,

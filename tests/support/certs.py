@@ -89,3 +89,24 @@ def make_pki(directory: Path) -> Pki:
     pki = Pki(ca, None, directory, ca_key, ca_cert)  # type: ignore[arg-type]
     pki.server = _issue(pki, "server", _name("localhost"), server=True)
     return pki
+
+
+def write_pkcs12_keystore(pki: Pki, files: CertFiles, path: Path, password: bytes) -> Path:
+    """`files`' key and certificate, with the CA as the rest of the chain, as a PKCS12
+    keystore (what keytool writes by default)."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = serialization.load_pem_private_key(files.key.read_bytes(), None)
+    cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"entry", key, cert, [pki._ca_cert], serialization.BestAvailableEncryption(password)))
+    return path
+
+
+def write_pkcs12_truststore(pki: Pki, path: Path, password: bytes) -> Path:
+    """The CA certificate alone in a PKCS12 store."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        None, None, None, [pki._ca_cert], serialization.BestAvailableEncryption(password)))
+    return path

@@ -4,7 +4,8 @@ Settings come as Kafka client properties, under the names the Java client uses (
 `client.properties` file as given to Kafka's own tools, `sasl.jaas.config` included) or under
 librdkafka's (`sasl.username`, `ssl.ca.location`, ...), so an existing client configuration
 works as it is. Mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (those the broker serves);
-certificates and keys are PEM files.
+certificates and keys are PEM files, or PKCS12 stores (`ssl.keystore.type=PKCS12`,
+`ssl.truststore.type=PKCS12`, with their passwords; see security/keystores.py).
 
 The SASL exchange runs right after ApiVersions, as Kafka clients do it: SaslHandshake v1 names
 the mechanism, then SaslAuthenticate carries the mechanism's messages.
@@ -21,6 +22,13 @@ from typing import TYPE_CHECKING
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
 from ..security.errors import SaslAuthenticationError
+from ..security.keystores import (
+    KeystoreError,
+    check_store_type,
+    keystore_pem,
+    load_chain_text,
+    truststore_pem,
+)
 from ..security.scram import MECHANISMS as SCRAM_MECHANISMS
 from ..security.scram import ScramClient
 from .errors import ClientError, KafkaClientError
@@ -44,6 +52,10 @@ _NAMES = {
     "ssl.certificate.location": "cert_file",
     "ssl.key.location": "key_file",
     "ssl.key.password": "key_password",
+    "ssl.keystore.type": "keystore_type",
+    "ssl.keystore.password": "keystore_password",
+    "ssl.truststore.type": "truststore_type",
+    "ssl.truststore.password": "truststore_password",
 }
 _JAAS_OPTION = re.compile(r'(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
@@ -59,6 +71,10 @@ class ClientSecurity:
     key_file: str | None = None  # its key, if not in cert_file
     key_password: str | None = None
     check_hostname: bool = True  # ssl.endpoint.identification.algorithm=https (the default)
+    keystore_type: str = "PEM"  # of cert_file: PEM, or PKCS12 with keystore_password
+    keystore_password: str | None = None
+    truststore_type: str = "PEM"  # of ca_file
+    truststore_password: str | None = None
 
     def __repr__(self) -> str:  # never print a secret
         return (f"ClientSecurity(protocol={self.protocol!r}, mechanism={self.mechanism!r}, "
@@ -83,6 +99,12 @@ class ClientSecurity:
             values["check_hostname"] = algorithm.strip().lower() == "https"
         values["protocol"] = values.get("protocol", "PLAINTEXT").upper()
         values["mechanism"] = values.get("mechanism", "PLAIN").upper()
+        try:
+            for kind in ("keystore", "truststore"):
+                values[f"{kind}_type"] = check_store_type(f"ssl.{kind}.type",
+                                                          values.get(f"{kind}_type"))
+        except KeystoreError as exc:
+            raise ClientError(str(exc)) from None
         security = cls(**values)
         if security.protocol not in PROTOCOLS:
             raise ClientError(f"security.protocol {security.protocol!r} is not one of "
@@ -108,11 +130,18 @@ class ClientSecurity:
         if not self.uses_tls:
             return None
         try:
-            context = ssl.create_default_context(cafile=self.ca_file)
+            if self.ca_file and self.truststore_type == "PKCS12":
+                context = ssl.create_default_context(
+                    cadata=truststore_pem(self.ca_file, self.truststore_password))
+            else:
+                context = ssl.create_default_context(cafile=self.ca_file)
             context.check_hostname = self.check_hostname
-            if self.cert_file:
+            if self.cert_file and self.keystore_type == "PKCS12":
+                chain, key = keystore_pem(self.cert_file, self.keystore_password)
+                load_chain_text(context, chain, key, None)
+            elif self.cert_file:
                 context.load_cert_chain(self.cert_file, self.key_file, self.key_password)
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError, KeystoreError) as exc:
             raise ClientError(f"cannot set up TLS: {exc}") from None
         return context
 

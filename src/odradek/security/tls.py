@@ -1,61 +1,60 @@
 """TLS for listeners: an `ssl.SSLContext` from Kafka's `ssl.*` broker configs.
 
-Kafka keeps keys in JKS / PKCS12 keystores; this broker reads PEM (Kafka's
-`ssl.keystore.type=PEM`). The server certificate and key come from, in this order:
+Keystores are PEM (Kafka's `ssl.keystore.type=PEM`, the default here) or PKCS12
+(`ssl.keystore.type=PKCS12`, keytool's format; see keystores.py — JKS is refused with the
+command that converts it). The server certificate and key come from, in this order:
 
 * `ssl.keystore.certificate.chain` + `ssl.keystore.key`: the PEM text itself (Kafka's names);
-* `ssl.keystore.location`: one PEM file holding the private key and the certificate chain;
+* `ssl.keystore.location`: one PEM file holding the private key and the certificate chain, or
+  a PKCS12 keystore opened with `ssl.keystore.password`;
 * `ssl.certificate.location` + `ssl.key.location`: two PEM files (librdkafka's names).
 
-`ssl.key.password` decrypts an encrypted key. Trusted CAs for client certificates:
-`ssl.truststore.certificates` (PEM text), `ssl.truststore.location` or `ssl.ca.location`
-(PEM files). `ssl.client.auth` = none | requested | required. `ssl.enabled.protocols`
-(default TLSv1.2,TLSv1.3) and `ssl.cipher.suites` (OpenSSL names) as in Kafka. Each may be
-given per listener: `listener.name.<listener>.ssl.client.auth=required`.
+`ssl.key.password` decrypts an encrypted PEM key. Trusted CAs for client certificates:
+`ssl.truststore.certificates` (PEM text), `ssl.truststore.location` (a PEM file, or a PKCS12
+truststore with `ssl.truststore.type=PKCS12` and `ssl.truststore.password`) or
+`ssl.ca.location` (a PEM file). `ssl.client.auth` = none | requested | required.
+`ssl.enabled.protocols` (default TLSv1.2,TLSv1.3) and `ssl.cipher.suites` (OpenSSL names) as
+in Kafka. Each may be given per listener: `listener.name.<listener>.ssl.client.auth=required`.
 """
 
 from __future__ import annotations
 
-import os
 import ssl
-import tempfile
 from collections.abc import Callable
 
 from .errors import SecurityConfigError
+from .keystores import (
+    KeystoreError,
+    check_store_type,
+    keystore_pem,
+    load_chain_text,
+    truststore_pem,
+)
 
 _PROTOCOLS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 CLIENT_AUTH = {"none": ssl.CERT_NONE, "requested": ssl.CERT_OPTIONAL,
                "required": ssl.CERT_REQUIRED}
 
 
-def _load_inline_chain(context: ssl.SSLContext, chain: str, key: str,
-                       password: str | None) -> None:
-    # SSLContext only loads keys from files: write them to a private temporary file, load,
-    # and remove it at once.
-    fd, path = tempfile.mkstemp(prefix="odradek-tls-", suffix=".pem")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(key.strip() + "\n" + chain.strip() + "\n")
-        context.load_cert_chain(path, password=password)
-    finally:
-        os.unlink(path)
-
-
 def server_context(get: Callable[[str], str | None], listener: str = "") -> ssl.SSLContext:
     """Build the server-side context; `get(name)` returns a config value (listener-prefixed
     ones already resolved) or None."""
     where = f" for listener {listener}" if listener else ""
-    store_type = (get("ssl.keystore.type") or "PEM").upper()
-    if store_type != "PEM":
-        raise SecurityConfigError(
-            f"ssl.keystore.type={store_type}{where}: only PEM is supported (convert a PKCS12 "
-            "keystore with `openssl pkcs12 -in keystore.p12 -nodes`)")
+    try:
+        store_type = check_store_type("ssl.keystore.type", get("ssl.keystore.type"))
+        trust_type = check_store_type("ssl.truststore.type", get("ssl.truststore.type"))
+    except KeystoreError as exc:
+        raise SecurityConfigError(f"{exc}{where}") from None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     password = get("ssl.key.password") or None
     try:
         chain, key = get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
         if chain and key:
-            _load_inline_chain(context, chain, key, password)
+            load_chain_text(context, chain, key, password)
+        elif store_type == "PKCS12" and get("ssl.keystore.location"):
+            chain, key = keystore_pem(get("ssl.keystore.location"),
+                                      get("ssl.keystore.password"))
+            load_chain_text(context, chain, key, None)
         elif get("ssl.keystore.location"):
             context.load_cert_chain(get("ssl.keystore.location"), password=password)
         elif get("ssl.certificate.location") and get("ssl.key.location"):
@@ -66,17 +65,20 @@ def server_context(get: Callable[[str], str | None], listener: str = "") -> ssl.
                 f"TLS{where} needs a certificate and key: ssl.keystore.location (PEM with key "
                 "and chain), ssl.certificate.location + ssl.key.location, or "
                 "ssl.keystore.certificate.chain + ssl.keystore.key")
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, KeystoreError) as exc:
         raise SecurityConfigError(f"cannot load the TLS certificate or key{where}: "
                                   f"{exc}") from None
     truststore = get("ssl.truststore.location") or get("ssl.ca.location")
     inline_cas = get("ssl.truststore.certificates")
     try:
-        if truststore:
+        if trust_type == "PKCS12" and get("ssl.truststore.location"):
+            context.load_verify_locations(cadata=truststore_pem(
+                get("ssl.truststore.location"), get("ssl.truststore.password")))
+        elif truststore:
             context.load_verify_locations(cafile=truststore)
         if inline_cas:
             context.load_verify_locations(cadata=inline_cas)
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, KeystoreError) as exc:
         raise SecurityConfigError(f"cannot load the TLS truststore{where}: {exc}") from None
     client_auth = (get("ssl.client.auth") or "none").strip().lower()
     if client_auth not in CLIENT_AUTH:
