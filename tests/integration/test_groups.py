@@ -217,6 +217,16 @@ def test_committed_offsets_survive_restart(make_broker, tmp_path, topic_name):
     assert got[0].leader_epoch == 0
 
 
+def poll_until(consumer: Consumer, got: list[bytes], expected: list[bytes]) -> None:
+    """Poll `consumer`, adding the values it reads to `got`, until `got` is `expected`."""
+    deadline = time.monotonic() + 30
+    while got != expected:
+        assert time.monotonic() < deadline, f"got {got}, waiting for {expected}"
+        m = consumer.poll(0.2)
+        if m is not None and m.error() is None:
+            got.append(m.value())
+
+
 def test_a_classic_group_carries_on_across_a_restart(make_broker, topic_name):
     """The group's stable generation is stored: after a broker restart the member keeps
     heartbeating in the same generation and consuming, with no rebalance."""
@@ -231,23 +241,13 @@ def test_a_classic_group_carries_on_across_a_restart(make_broker, topic_name):
     try:
         produce(b.bootstrap_servers, topic_name, [b"before"])
         got = []
-        deadline = time.monotonic() + 30
-        while got != [b"before"]:
-            assert time.monotonic() < deadline
-            m = c.poll(0.2)
-            if m is not None and m.error() is None:
-                got.append(m.value())
+        poll_until(c, got, [b"before"])
         generation = b.call(lambda: b.server.core.groups.groups["steady"].generation_id)
         b.restart()
         restored = b.call(lambda: b.server.core.groups.groups["steady"])
         assert (restored.state.name, restored.generation_id) == ("STABLE", generation)
         produce(b.bootstrap_servers, topic_name, [b"after"])
-        deadline = time.monotonic() + 30
-        while got != [b"before", b"after"]:
-            assert time.monotonic() < deadline
-            m = c.poll(0.2)
-            if m is not None and m.error() is None:
-                got.append(m.value())
+        poll_until(c, got, [b"before", b"after"])
         for _ in range(10):  # a few more heartbeats in the restored generation
             c.poll(0.2)
         group = b.call(lambda: b.server.core.groups.groups["steady"])
@@ -277,35 +277,26 @@ def test_a_kip848_group_carries_on_across_a_restart(make_broker, topic_name):
         group = b.server.core.groups.groups["steady-848"]
         return {m.member_id: m.member_epoch for m in group.members.values()}
 
+    def session_timers():
+        return [m.expiry for m in b.server.core.groups.groups["steady-848"].members.values()]
+
     try:
         produce(b.bootstrap_servers, topic_name, [b"before"])
         got = []
-        deadline = time.monotonic() + 30
-        while got != [b"before"]:
-            assert time.monotonic() < deadline
-            m = c.poll(0.2)
-            if m is not None and m.error() is None:
-                got.append(m.value())
+        poll_until(c, got, [b"before"])
         wait_for(lambda: b.call(lambda: b.server.core.groups.groups["steady-848"].state.value)
                  == "Stable", 20, "the group to be stable")
         epochs = b.call(member_epochs)
         b.restart()
         assert b.call(member_epochs) == epochs
         produce(b.bootstrap_servers, topic_name, [b"after"])
-        deadline = time.monotonic() + 30
-        while got != [b"before", b"after"]:
-            assert time.monotonic() < deadline
-            m = c.poll(0.2)
-            if m is not None and m.error() is None:
-                got.append(m.value())
+        poll_until(c, got, [b"before", b"after"])
         # Wait for two heartbeats after the restart (every 5 s, the broker's
         # group.consumer.heartbeat.interval.ms): each re-arms the member's session timer.
         for _ in range(2):
-            armed = b.call(lambda: [m.expiry for m in
-                                    b.server.core.groups.groups["steady-848"].members.values()])
+            armed = b.call(session_timers)
             deadline = time.monotonic() + 30
-            while b.call(lambda: [m.expiry for m in b.server.core.groups.groups[
-                    "steady-848"].members.values()]) == armed:
+            while b.call(session_timers) == armed:
                 assert time.monotonic() < deadline
                 c.poll(0.2)
         assert b.call(member_epochs) == epochs
