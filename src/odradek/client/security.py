@@ -3,7 +3,10 @@
 Settings come as Kafka client properties, under the names the Java client uses (a
 `client.properties` file as given to Kafka's own tools, `sasl.jaas.config` included) or under
 librdkafka's (`sasl.username`, `ssl.ca.location`, ...), so an existing client configuration
-works as it is. Mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (those the broker serves);
+works as it is. Mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (those the broker serves) and
+OAUTHBEARER with an unsecured token for a principal (librdkafka's `sasl.oauthbearer.config=
+principal=alice scope=a,b`, or the Java client's OAuthBearerLoginModule options
+`unsecuredLoginStringClaim_sub` / `unsecuredLoginListClaim_scope`);
 certificates and keys are PEM files, or PKCS12 stores (`ssl.keystore.type=PKCS12`,
 `ssl.truststore.type=PKCS12`, with their passwords; see security/keystores.py).
 
@@ -29,6 +32,7 @@ from ..security.keystores import (
     load_chain_text,
     truststore_pem,
 )
+from ..security.oauthbearer import client_first_message, unsecured_jwt
 from ..security.scram import MECHANISMS as SCRAM_MECHANISMS
 from ..security.scram import ScramClient
 from .errors import ClientError, KafkaClientError
@@ -37,7 +41,7 @@ if TYPE_CHECKING:
     from .connection import BrokerConnection
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", *SCRAM_MECHANISMS)
+SASL_MECHANISMS = ("PLAIN", *SCRAM_MECHANISMS, "OAUTHBEARER")
 
 # Property name -> field, Java client names first, then librdkafka's.
 _NAMES = {
@@ -75,6 +79,9 @@ class ClientSecurity:
     keystore_password: str | None = None
     truststore_type: str = "PEM"  # of ca_file
     truststore_password: str | None = None
+    oauth_principal: str | None = None  # OAUTHBEARER: the subject of the unsecured token
+    oauth_scope: tuple[str, ...] = ()
+    oauth_lifetime_s: int = 3600
 
     def __repr__(self) -> str:  # never print a secret
         return (f"ClientSecurity(protocol={self.protocol!r}, mechanism={self.mechanism!r}, "
@@ -94,6 +101,22 @@ class ClientSecurity:
             options = {k: re.sub(r"\\(.)", r"\1", v) for k, v in _JAAS_OPTION.findall(jaas)}
             values.setdefault("username", options.get("username"))
             values.setdefault("password", options.get("password"))
+            if "unsecuredLoginStringClaim_sub" in options:
+                values["oauth_principal"] = options["unsecuredLoginStringClaim_sub"]
+            scope = options.get("unsecuredLoginListClaim_scope", "")
+            if scope:  # Kafka's list claim: the first character is the separator
+                values["oauth_scope"] = tuple(s for s in scope[1:].split(scope[0]) if s)
+            if "unsecuredLoginLifetimeSeconds" in options:
+                values["oauth_lifetime_s"] = _int(options["unsecuredLoginLifetimeSeconds"],
+                                                  "unsecuredLoginLifetimeSeconds")
+        for item in (props.get("sasl.oauthbearer.config") or "").split():
+            key, _, value = item.partition("=")
+            if key == "principal":
+                values["oauth_principal"] = value
+            elif key == "scope":
+                values["oauth_scope"] = tuple(s for s in value.split(",") if s)
+            elif key == "lifeSeconds":
+                values["oauth_lifetime_s"] = _int(value, "lifeSeconds")
         algorithm = props.get("ssl.endpoint.identification.algorithm")
         if algorithm is not None:
             values["check_hostname"] = algorithm.strip().lower() == "https"
@@ -113,7 +136,12 @@ class ClientSecurity:
             if security.mechanism not in SASL_MECHANISMS:
                 raise ClientError(f"sasl.mechanism {security.mechanism!r} is not one of "
                                   f"{', '.join(SASL_MECHANISMS)}")
-            if security.username is None or security.password is None:
+            if security.mechanism == "OAUTHBEARER":
+                if not security.oauth_principal:
+                    raise ClientError("OAUTHBEARER needs a principal: sasl.oauthbearer.config="
+                                      "principal=<name> (or unsecuredLoginStringClaim_sub in "
+                                      "sasl.jaas.config)")
+            elif security.username is None or security.password is None:
                 raise ClientError(f"{security.protocol} needs sasl.username and sasl.password "
                                   "(or a sasl.jaas.config with username and password)")
         return security
@@ -146,6 +174,13 @@ class ClientSecurity:
         return context
 
 
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ClientError(f"{name} must be a whole number of seconds, not {value!r}") from None
+
+
 async def sasl_authenticate(conn: BrokerConnection, security: ClientSecurity) -> None:
     """SaslHandshake v1 then SaslAuthenticate until the mechanism is done. KafkaClientError
     (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM, ...) if the broker says no."""
@@ -158,6 +193,15 @@ async def sasl_authenticate(conn: BrokerConnection, security: ClientSecurity) ->
     if security.mechanism == "PLAIN":
         await _authenticate(conn, b"\0%s\0%s" % (security.username.encode(),
                                                  security.password.encode()))
+        return
+    if security.mechanism == "OAUTHBEARER":
+        token = unsecured_jwt(security.oauth_principal, security.oauth_scope,
+                              security.oauth_lifetime_s)
+        if await _authenticate(conn, client_first_message(token)):
+            # An error challenge (JSON): acknowledged with ^A, the broker then fails us with it.
+            await _authenticate(conn, b"\x01")
+            raise KafkaClientError(ErrorCode.sasl_authentication_failed,
+                                   "the broker refused the OAUTHBEARER token")
         return
     scram = ScramClient(SCRAM_MECHANISMS[security.mechanism], security.username,
                         security.password)

@@ -5,7 +5,9 @@
   `connections.max.reauth.ms=0`)
 * v2: flexible
 
-One step of the SASL exchange chosen by SaslHandshake v1 (PLAIN: one step, SCRAM: two).
+One step of the SASL exchange chosen by SaslHandshake v1 (PLAIN: one step, SCRAM: two,
+OAUTHBEARER: one, or two when the token is refused: a JSON challenge, then the failure).
+error_message is "" on success, as Kafka sends it.
 A failed authentication is answered with SASL_AUTHENTICATION_FAILED and Kafka's generic
 message after `connection.failed.authentication.delay.ms` (100 ms, slows down password
 guessing); the connection is closed at its next request. The tokens (passwords, SCRAM proofs)
@@ -40,7 +42,7 @@ def handle_sasl_authenticate(ctx: RequestContext, request):
                               error_message=exc.message, auth_bytes=b"", session_lifetime=0)
         delay = ctx.broker.broker_int("connection.failed.authentication.delay.ms")
         return _delayed(failed, delay) if delay > 0 else failed
-    return ctx.response(error_code=ErrorCode.none, error_message=None, auth_bytes=token,
+    return ctx.response(error_code=ErrorCode.none, error_message="", auth_bytes=token,
                         session_lifetime=0)
 
 

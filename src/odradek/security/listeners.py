@@ -13,14 +13,18 @@ given with Kafka's prefix `listener.name.<name in lower case>.`, e.g.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass, field
 
 from .errors import SecurityConfigError
+from .oauthbearer import UnsecuredValidator
 from .plain import plain_users
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SUPPORTED_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+SUPPORTED_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
+log = logging.getLogger("odradek.security")
+
 # Kafka's default is GSSAPI (Kerberos), which odradek does not implement.
 DEFAULT_MECHANISMS = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"
 
@@ -36,6 +40,7 @@ class Listener:
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
     sasl_mechanisms: tuple[str, ...] = ()
     plain_users: dict[str, str] = field(default_factory=dict, repr=False)
+    oauthbearer: UnsecuredValidator | None = None  # when OAUTHBEARER is enabled
     bound_port: int | None = None
 
     @property
@@ -143,6 +148,19 @@ def configure(listener: Listener, props: dict[str, str]) -> Listener:
         if "PLAIN" in mechanisms:
             jaas = get("plain.sasl.jaas.config") or props.get("sasl.jaas.config")
             listener.plain_users = plain_users(jaas)
+        if "OAUTHBEARER" in mechanisms:
+            handler = (get("oauthbearer.sasl.server.callback.handler.class")
+                       or props.get("sasl.server.callback.handler.class"))
+            if handler:
+                # A validator of signed tokens was asked for: accepting unsecured ones instead
+                # would let anyone in.
+                raise SecurityConfigError(
+                    f"listener {listener.name}: OAUTHBEARER validation by {handler.strip()} is "
+                    "not supported; only Kafka's default (unsecured JWTs, for development) is")
+            jaas = get("oauthbearer.sasl.jaas.config") or props.get("sasl.jaas.config")
+            listener.oauthbearer = UnsecuredValidator.from_jaas(jaas)
+            log.warning("listener %s accepts unsecured OAUTHBEARER tokens (alg none): any "
+                        "client can claim any principal; for development only", listener.name)
     return listener
 
 

@@ -16,6 +16,7 @@ import logging
 
 from .errors import SaslAuthenticationError
 from .listeners import Listener
+from .oauthbearer import OAuthBearerServer
 from .plain import PlainServer
 from .principal import ANONYMOUS, KafkaPrincipal, user
 from .scram import MECHANISMS, ScramServer
@@ -64,6 +65,8 @@ class Session:
         self.mechanism = mechanism
         if mechanism == "PLAIN":
             self._server = PlainServer(self.listener.plain_users)
+        elif mechanism == "OAUTHBEARER":
+            self._server = OAuthBearerServer(self.listener.oauthbearer)
         else:
             scram_mechanism = MECHANISMS[mechanism]
             credentials = self._scram

@@ -1,0 +1,56 @@
+"""OAuthBearerServer and the unsecured validator, without sockets."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from odradek.security.errors import SaslAuthenticationError, SecurityConfigError
+from odradek.security.oauthbearer import OAuthBearerServer, UnsecuredValidator
+from tests.support.oauth import first_message, jwt
+
+NOW = int(time.time())
+
+
+def test_options_come_from_the_oauthbearer_jaas_module():
+    v = UnsecuredValidator.from_jaas(
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
+        'unsecuredValidatorPrincipalClaimName="user" unsecuredValidatorScopeClaimName="scp" '
+        'unsecuredValidatorRequiredScope="a b" unsecuredValidatorAllowableClockSkewMs="5000";')
+    assert v == UnsecuredValidator("user", "scp", ("a", "b"), 5000)
+    assert UnsecuredValidator.from_jaas(None) == UnsecuredValidator()
+    with pytest.raises(SecurityConfigError):
+        UnsecuredValidator.from_jaas("x.OAuthBearerLoginModule required "
+                                     'unsecuredValidatorAllowableClockSkewMs="soon";')
+
+
+def test_claims_scope_list_and_clock_skew():
+    v = UnsecuredValidator("user", "scp", ("a",), 120_000)
+    # A scope given as a JSON list; expired 60 s ago but within the 120 s skew.
+    token = jwt({"alg": "none"}, {"user": "carol", "scp": ["a", "b"], "exp": NOW - 60})
+    assert v.validate(token) == "carol"
+
+
+def test_extensions_are_accepted_and_bad_messages_refused():
+    token = jwt({"alg": "none"}, {"sub": "dave", "exp": NOW + 60})
+    server = OAuthBearerServer(UnsecuredValidator())
+    message = f"n,,\x01auth=Bearer {token}\x01traceId=abc\x01\x01".encode()
+    assert server.evaluate(message) == b"" and server.complete and server.username == "dave"
+    for bad in [b"p,,\x01auth=Bearer x\x01\x01",  # channel binding is not offered
+                f"n,,\x01auth=Bearer {token}\x01".encode(),  # no final ^A
+                f"n,,\x01auth=Bearer {token}\x01bad-key=1\x01\x01".encode(),
+                b"\xff\xfe"]:
+        with pytest.raises(SaslAuthenticationError):
+            OAuthBearerServer(UnsecuredValidator()).evaluate(bad)
+
+
+def test_an_invalid_token_is_a_challenge_first():
+    server = OAuthBearerServer(UnsecuredValidator())
+    challenge = server.evaluate(first_message(jwt({"alg": "none"}, {"sub": "x"})))  # no exp
+    assert json.loads(challenge) == {"status": "invalid_token"} and not server.complete
+    with pytest.raises(SaslAuthenticationError) as exc:
+        server.evaluate(b"\x01")
+    assert exc.value.message == '{"status":"invalid_token"}'
+    assert "exp claim" in exc.value.reason
