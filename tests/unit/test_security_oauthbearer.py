@@ -12,7 +12,6 @@ from odradek.security.oauthbearer import OAuthBearerServer, UnsecuredValidator
 from tests.support.oauth import first_message, jwt
 
 
-
 def now() -> int:  # at the test's own time: the suite may run minutes after collection
     return int(time.time())
 
