@@ -116,13 +116,13 @@ def test_a_good_token_and_the_authorization_id(oauth_broker):
     assert r.error_code == ErrorCode.sasl_authentication_failed
 
 
-def test_a_validator_of_signed_tokens_is_refused_at_start(tmp_path):
+def test_a_validator_it_does_not_have_is_refused_at_start(tmp_path):
     from odradek import Broker
 
     config = {"listeners": "SASL_PLAINTEXT://127.0.0.1:0",
               "sasl.enabled.mechanisms": "OAUTHBEARER",
               "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class":
-                  "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"}
+                  "com.example.MyValidatorCallbackHandler"}
     with pytest.raises(RuntimeError) as exc:
         Broker(data_dir=tmp_path, config=config).start()
     assert "not supported" in str(exc.value.__cause__)

@@ -18,12 +18,15 @@ import ssl
 from dataclasses import dataclass, field
 
 from .errors import SecurityConfigError
-from .oauthbearer import UnsecuredValidator
+from .oauthbearer import JwksValidator, UnsecuredValidator
 from .plain import plain_users
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SUPPORTED_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
 log = logging.getLogger("odradek.security")
+# Kafka's validator of signed tokens (org.apache.kafka.common.security.oauthbearer..., and
+# ...oauthbearer.secured... before Kafka 4).
+JWKS_HANDLER = "OAuthBearerValidatorCallbackHandler"
 
 # Kafka's default is GSSAPI (Kerberos), which odradek does not implement.
 DEFAULT_MECHANISMS = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"
@@ -40,8 +43,13 @@ class Listener:
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
     sasl_mechanisms: tuple[str, ...] = ()
     plain_users: dict[str, str] = field(default_factory=dict, repr=False)
-    oauthbearer: UnsecuredValidator | None = None  # when OAUTHBEARER is enabled
+    oauthbearer: UnsecuredValidator | JwksValidator | None = None  # OAUTHBEARER enabled
     bound_port: int | None = None
+
+    def close(self) -> None:
+        """Stop what runs for this listener in the background (a JWKS refresh)."""
+        if isinstance(self.oauthbearer, JwksValidator):
+            self.oauthbearer.stop()
 
     @property
     def tls(self) -> bool:
@@ -151,16 +159,23 @@ def configure(listener: Listener, props: dict[str, str]) -> Listener:
         if "OAUTHBEARER" in mechanisms:
             handler = (get("oauthbearer.sasl.server.callback.handler.class")
                        or props.get("sasl.server.callback.handler.class"))
-            if handler:
-                # A validator of signed tokens was asked for: accepting unsecured ones instead
+            if handler and handler.strip().rsplit(".", 1)[-1] == JWKS_HANDLER:
+                validator = JwksValidator.from_configs(
+                    lambda name: get(f"oauthbearer.{name}") or get(name))
+                validator.start()
+                listener.oauthbearer = validator
+            elif handler:
+                # Some other validator was asked for: accepting unsecured tokens instead
                 # would let anyone in.
                 raise SecurityConfigError(
                     f"listener {listener.name}: OAUTHBEARER validation by {handler.strip()} is "
-                    "not supported; only Kafka's default (unsecured JWTs, for development) is")
-            jaas = get("oauthbearer.sasl.jaas.config") or props.get("sasl.jaas.config")
-            listener.oauthbearer = UnsecuredValidator.from_jaas(jaas)
-            log.warning("listener %s accepts unsecured OAUTHBEARER tokens (alg none): any "
-                        "client can claim any principal; for development only", listener.name)
+                    f"not supported (supported: {JWKS_HANDLER}, or none for Kafka's default)")
+            else:
+                jaas = get("oauthbearer.sasl.jaas.config") or props.get("sasl.jaas.config")
+                listener.oauthbearer = UnsecuredValidator.from_jaas(jaas)
+                log.warning("listener %s accepts unsecured OAUTHBEARER tokens (alg none): any "
+                            "client can claim any principal; for development only",
+                            listener.name)
     return listener
 
 

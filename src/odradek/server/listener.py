@@ -186,6 +186,8 @@ class KafkaServer:
             self._housekeeping.cancel()
         for server in self._servers:
             server.close()
+        for listener in self.listeners:
+            listener.close()
         tasks = [c.task for c in self.connections if c.task is not None and not c.task.done()]
         for conn in list(self.connections):
             conn.close()
