@@ -151,3 +151,34 @@ def test_bad_validator_configs_stop_the_broker(tmp_path, config, message):
     with pytest.raises(RuntimeError) as exc:
         Broker(data_dir=tmp_path, config=full).start()
     assert message in str(exc.value.__cause__)
+
+
+def test_the_cli_gets_its_token_from_the_identity_provider(jwks_broker, idp, topic_name,
+                                                           capsys, monkeypatch, tmp_path):
+    from tests.support.cli import run_cli
+
+    base = ["-b", jwks_broker.bootstrap("SASL_PLAINTEXT"), "-X",
+            "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=OAUTHBEARER",
+            "-X", f"sasl.oauthbearer.token.endpoint.url={idp.url}/token"]
+    alice = [*base, "-X", "sasl.oauthbearer.method=oidc", "-X", "sasl.oauthbearer.client.id=alice",
+             "-X", "sasl.oauthbearer.client.secret=alice-client-secret"]
+    assert run_cli(capsys, "topic", "create", topic_name, *alice).code == 0
+    r = run_cli(capsys, "produce", topic_name, *alice, stdin=b"signed\n", monkeypatch=monkeypatch)
+    assert r.code == 0, r.err
+    # The Java client's way: the JAAS module's clientId / clientSecret.
+    properties = tmp_path / "client.properties"
+    properties.write_text(
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\n"
+        f"sasl.oauthbearer.token.endpoint.url={idp.url}/token\n"
+        "sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer."
+        "OAuthBearerLoginCallbackHandler\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule"
+        ' required clientId="alice" clientSecret="alice-client-secret";\n')
+    r = run_cli(capsys, "consume", topic_name, "--from-beginning", "-e", "-b",
+                jwks_broker.bootstrap("SASL_PLAINTEXT"), "--command-config", str(properties))
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == ["signed"]
+    r = run_cli(capsys, "cluster", "info", "--timeout", "10", *base,
+                "-X", "sasl.oauthbearer.client.id=alice",
+                "-X", "sasl.oauthbearer.client.secret=not-the-secret-5c1")
+    assert r.code == 1 and "HTTP 401" in r.err and "not-the-secret-5c1" not in r.err

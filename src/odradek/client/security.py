@@ -4,7 +4,10 @@ Settings come as Kafka client properties, under the names the Java client uses (
 `client.properties` file as given to Kafka's own tools, `sasl.jaas.config` included) or under
 librdkafka's (`sasl.username`, `ssl.ca.location`, ...), so an existing client configuration
 works as it is. Mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (those the broker serves) and
-OAUTHBEARER with an unsecured token for a principal (librdkafka's `sasl.oauthbearer.config=
+OAUTHBEARER, either with a token from an identity provider (the client-credentials grant:
+`sasl.oauthbearer.token.endpoint.url` with librdkafka's `sasl.oauthbearer.client.id` /
+`.client.secret` / `.scope`, or the Java client's JAAS options clientId / clientSecret / scope)
+or with an unsecured token for a principal (librdkafka's `sasl.oauthbearer.config=
 principal=alice scope=a,b`, or the Java client's OAuthBearerLoginModule options
 `unsecuredLoginStringClaim_sub` / `unsecuredLoginListClaim_scope`);
 certificates and keys are PEM files, or PKCS12 stores (`ssl.keystore.type=PKCS12`,
@@ -16,8 +19,14 @@ the mechanism, then SaslAuthenticate carries the mechanism's messages.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import re
 import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,6 +69,10 @@ _NAMES = {
     "ssl.keystore.password": "keystore_password",
     "ssl.truststore.type": "truststore_type",
     "ssl.truststore.password": "truststore_password",
+    "sasl.oauthbearer.token.endpoint.url": "oauth_token_url",
+    "sasl.oauthbearer.client.id": "oauth_client_id",
+    "sasl.oauthbearer.client.secret": "oauth_client_secret",
+    "sasl.oauthbearer.scope": "oauth_request_scope",
 }
 _JAAS_OPTION = re.compile(r'(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
@@ -82,6 +95,10 @@ class ClientSecurity:
     oauth_principal: str | None = None  # OAUTHBEARER: the subject of the unsecured token
     oauth_scope: tuple[str, ...] = ()
     oauth_lifetime_s: int = 3600
+    oauth_token_url: str | None = None  # OAUTHBEARER: get a token from this endpoint
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = None
+    oauth_request_scope: str | None = None
 
     def __repr__(self) -> str:  # never print a secret
         return (f"ClientSecurity(protocol={self.protocol!r}, mechanism={self.mechanism!r}, "
@@ -106,6 +123,11 @@ class ClientSecurity:
             scope = options.get("unsecuredLoginListClaim_scope", "")
             if scope:  # Kafka's list claim: the first character is the separator
                 values["oauth_scope"] = tuple(s for s in scope[1:].split(scope[0]) if s)
+            for option, field in (("clientId", "oauth_client_id"),
+                                  ("clientSecret", "oauth_client_secret"),
+                                  ("scope", "oauth_request_scope")):
+                if option in options:
+                    values.setdefault(field, options[option])
             if "unsecuredLoginLifetimeSeconds" in options:
                 values["oauth_lifetime_s"] = _int(options["unsecuredLoginLifetimeSeconds"],
                                                   "unsecuredLoginLifetimeSeconds")
@@ -137,8 +159,15 @@ class ClientSecurity:
                 raise ClientError(f"sasl.mechanism {security.mechanism!r} is not one of "
                                   f"{', '.join(SASL_MECHANISMS)}")
             if security.mechanism == "OAUTHBEARER":
-                if not security.oauth_principal:
-                    raise ClientError("OAUTHBEARER needs a principal: sasl.oauthbearer.config="
+                if security.oauth_token_url:
+                    if not (security.oauth_client_id and security.oauth_client_secret):
+                        raise ClientError("sasl.oauthbearer.token.endpoint.url needs "
+                                          "sasl.oauthbearer.client.id and .client.secret (or "
+                                          "clientId and clientSecret in sasl.jaas.config)")
+                elif not security.oauth_principal:
+                    raise ClientError("OAUTHBEARER needs a token endpoint "
+                                      "(sasl.oauthbearer.token.endpoint.url) or, for an "
+                                      "unsecured token, a principal: sasl.oauthbearer.config="
                                       "principal=<name> (or unsecuredLoginStringClaim_sub in "
                                       "sasl.jaas.config)")
             elif security.username is None or security.password is None:
@@ -174,6 +203,33 @@ class ClientSecurity:
         return context
 
 
+def _client_credentials_token(security: ClientSecurity) -> str:
+    """An access token from the identity provider (OAuth 2 client-credentials grant, the
+    client authenticated with HTTP Basic, as librdkafka and Kafka's Java client do)."""
+    form = {"grant_type": "client_credentials"}
+    if security.oauth_request_scope:
+        form["scope"] = security.oauth_request_scope
+    credentials = (f"{urllib.parse.quote(security.oauth_client_id, safe='')}:"
+                   f"{urllib.parse.quote(security.oauth_client_secret, safe='')}")
+    request = urllib.request.Request(
+        security.oauth_token_url, data=urllib.parse.urlencode(form).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
+                 "Content-Type": "application/x-www-form-urlencoded",
+                 "Accept": "application/json"})
+    where = security.oauth_token_url
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            token = json.loads(response.read()).get("access_token")
+    except urllib.error.HTTPError as exc:
+        raise KafkaClientError(ErrorCode.sasl_authentication_failed,
+                               f"the token endpoint {where} answered HTTP {exc.code}") from None
+    except (OSError, ValueError) as exc:
+        raise ClientError(f"cannot get a token from {where}: {exc}") from None
+    if not isinstance(token, str) or not token:
+        raise ClientError(f"the token endpoint {where} sent no access_token")
+    return token
+
+
 def _int(value: str, name: str) -> int:
     try:
         return int(value)
@@ -195,8 +251,11 @@ async def sasl_authenticate(conn: BrokerConnection, security: ClientSecurity) ->
                                                  security.password.encode()))
         return
     if security.mechanism == "OAUTHBEARER":
-        token = unsecured_jwt(security.oauth_principal, security.oauth_scope,
-                              security.oauth_lifetime_s)
+        if security.oauth_token_url:
+            token = await asyncio.to_thread(_client_credentials_token, security)
+        else:
+            token = unsecured_jwt(security.oauth_principal, security.oauth_scope,
+                                  security.oauth_lifetime_s)
         if await _authenticate(conn, client_first_message(token)):
             # An error challenge (JSON): acknowledged with ^A, the broker then fails us with it.
             await _authenticate(conn, b"\x01")
