@@ -377,5 +377,8 @@ def test_describe_producers_and_log_dirs_errors_without_rights(acl_broker):
             29, "Topic authorization failed.")  # TOPIC_AUTHORIZATION_FAILED
         resp = client.request(request_class(35, 4)(topics=None))
         assert (resp.error_code, resp.results) == (31, ())  # CLUSTER_AUTHORIZATION_FAILED
+        (state,) = client.request(request_class(65, 0)(transactional_ids=("tx-bob",))
+                                  ).transaction_states
+        assert state.error_code == 53  # TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     finally:
         client.close()

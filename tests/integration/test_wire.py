@@ -248,6 +248,19 @@ def test_describe_log_dirs_of_chosen_partitions(client, topic_name, version):
     assert client.request(cls(topics=())).results[0].topics == ()
 
 
+def test_list_and_describe_transactions_without_transactions(client):
+    """No transactions here: an empty list and unknown ids, as Kafka answers them (and what
+    `kafka-transactions.sh list` / `describe` need)."""
+    resp = client.request(request_class(66, 2)(state_filters=("Ongoing", "Bogus"),
+                                               producer_id_filters=(), duration_filter=-1,
+                                               transactional_id_pattern=None))
+    assert (resp.error_code, resp.unknown_state_filters, resp.transaction_states) == (
+        0, ("Bogus",), ())
+    (state,) = client.request(request_class(65, 0)(transactional_ids=("tx-1",))
+                              ).transaction_states
+    assert (state.error_code, state.transactional_id) == (105, "tx-1")  # ..._ID_NOT_FOUND
+
+
 def test_describe_producers_lists_idempotent_producers(broker, client, topic_name):
     from confluent_kafka import Producer
 
