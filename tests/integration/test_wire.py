@@ -259,6 +259,10 @@ def test_list_and_describe_transactions_without_transactions(client):
     (state,) = client.request(request_class(65, 0)(transactional_ids=("tx-1",))
                               ).transaction_states
     assert (state.error_code, state.transactional_id) == (105, "tx-1")  # ..._ID_NOT_FOUND
+    resp = client.request(request_class(66, 2)(state_filters=(), producer_id_filters=(),
+                                               duration_filter=-1,
+                                               transactional_id_pattern="[bad"))
+    assert resp.error_code == 128  # INVALID_REGULAR_EXPRESSION, as Kafka 4.4 answers
 
 
 def test_describe_producers_lists_idempotent_producers(broker, client, topic_name):
