@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError, Producer  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from kio.schema.errors import ErrorCode  # noqa: E402
 
-from odradek.security.oauthbearer import JwksValidator  # noqa: E402
+from odradek.security.jwks import JwksValidator  # noqa: E402
 from tests.integration.test_security_oauthbearer import authenticate  # noqa: E402
 from tests.integration.test_security_sasl import produce_consume_confluent  # noqa: E402
 from tests.support.idp import AUDIENCE, ISSUER, IdentityProvider  # noqa: E402

@@ -3,7 +3,8 @@
 * `listeners.py` - `listeners` / `advertised.listeners` / `listener.security.protocol.map`
 * `tls.py` - the SSLContext of a TLS listener (PEM files or PEM text; `keystores.py`: PKCS12)
 * `session.py` - a connection's principal and SASL exchange
-* `plain.py`, `scram.py`, `oauthbearer.py` - the SASL mechanisms (and JAAS config parsing)
+* `plain.py`, `scram.py`, `oauthbearer.py` - the SASL mechanisms (and JAAS config parsing);
+  `jwks.py` - OAUTHBEARER tokens signed by an identity provider
 * `acl.py` - ACL bindings and the authorizer (Kafka's StandardAuthorizer semantics)
 * `principal.py` - `User:alice`, `User:CN=...` from client certificates
 

@@ -18,7 +18,8 @@ import ssl
 from dataclasses import dataclass, field
 
 from .errors import SecurityConfigError
-from .oauthbearer import JwksValidator, UnsecuredValidator
+from .jwks import JwksValidator
+from .oauthbearer import UnsecuredValidator
 from .plain import plain_users
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
