@@ -20,13 +20,8 @@ the mechanism, then SaslAuthenticate carries the mechanism's messages.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import re
 import ssl
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,6 +40,7 @@ from ..security.oauthbearer import client_first_message, unsecured_jwt
 from ..security.scram import MECHANISMS as SCRAM_MECHANISMS
 from ..security.scram import ScramClient
 from .errors import ClientError, KafkaClientError
+from .oauth import client_credentials_token
 
 if TYPE_CHECKING:
     from .connection import BrokerConnection
@@ -203,33 +199,6 @@ class ClientSecurity:
         return context
 
 
-def _client_credentials_token(security: ClientSecurity) -> str:
-    """An access token from the identity provider (OAuth 2 client-credentials grant, the
-    client authenticated with HTTP Basic, as librdkafka and Kafka's Java client do)."""
-    form = {"grant_type": "client_credentials"}
-    if security.oauth_request_scope:
-        form["scope"] = security.oauth_request_scope
-    credentials = (f"{urllib.parse.quote(security.oauth_client_id, safe='')}:"
-                   f"{urllib.parse.quote(security.oauth_client_secret, safe='')}")
-    request = urllib.request.Request(
-        security.oauth_token_url, data=urllib.parse.urlencode(form).encode(),
-        headers={"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
-                 "Content-Type": "application/x-www-form-urlencoded",
-                 "Accept": "application/json"})
-    where = security.oauth_token_url
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            token = json.loads(response.read()).get("access_token")
-    except urllib.error.HTTPError as exc:
-        raise KafkaClientError(ErrorCode.sasl_authentication_failed,
-                               f"the token endpoint {where} answered HTTP {exc.code}") from None
-    except (OSError, ValueError) as exc:
-        raise ClientError(f"cannot get a token from {where}: {exc}") from None
-    if not isinstance(token, str) or not token:
-        raise ClientError(f"the token endpoint {where} sent no access_token")
-    return token
-
-
 def _int(value: str, name: str) -> int:
     try:
         return int(value)
@@ -252,7 +221,9 @@ async def sasl_authenticate(conn: BrokerConnection, security: ClientSecurity) ->
         return
     if security.mechanism == "OAUTHBEARER":
         if security.oauth_token_url:
-            token = await asyncio.to_thread(_client_credentials_token, security)
+            token = await asyncio.to_thread(
+                client_credentials_token, security.oauth_token_url, security.oauth_client_id,
+                security.oauth_client_secret, security.oauth_request_scope)
         else:
             token = unsecured_jwt(security.oauth_principal, security.oauth_scope,
                                   security.oauth_lifetime_s)
