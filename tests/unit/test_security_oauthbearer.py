@@ -35,6 +35,14 @@ def test_claims_scope_list_and_clock_skew():
     assert v.validate(token) == "carol"
 
 
+@pytest.mark.parametrize("exp", [float("nan"), float("inf"), True, "soon"])
+def test_exp_must_be_a_finite_number(exp):
+    from odradek.security.oauthbearer import InvalidToken
+
+    with pytest.raises(InvalidToken, match="exp claim"):
+        UnsecuredValidator().validate(jwt({"alg": "none"}, {"sub": "x", "exp": exp}))
+
+
 def test_extensions_are_accepted_and_bad_messages_refused():
     token = jwt({"alg": "none"}, {"sub": "dave", "exp": now() + 60})
     server = OAuthBearerServer(UnsecuredValidator())
@@ -56,3 +64,37 @@ def test_an_invalid_token_is_a_challenge_first():
         server.evaluate(b"\x01")
     assert exc.value.message == '{"status":"invalid_token"}'
     assert "exp claim" in exc.value.reason
+
+
+@pytest.mark.parametrize("validator", [UnsecuredValidator(),
+                                       UnsecuredValidator(required_scope=("kafka",))])
+def test_any_client_message_is_answered_or_refused(validator):
+    """Bad input gets an answer or SASL_AUTHENTICATION_FAILED, never another exception."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    tokens = st.one_of(
+        st.binary(max_size=300),
+        st.builds(lambda t: first_message(t).decode("latin-1").encode("latin-1"),
+                  st.text(alphabet="abcAB0123-_.=~+/ \x01", max_size=120)),
+        st.builds(lambda h, c: first_message(jwt(h, c)),
+                  st.dictionaries(st.sampled_from(["alg", "kid", "typ"]),
+                                  st.one_of(st.text(max_size=8), st.integers(), st.none())),
+                  st.dictionaries(st.sampled_from(["sub", "exp", "iat", "scope"]),
+                                  st.one_of(st.text(max_size=8), st.integers(), st.floats(),
+                                            st.lists(st.text(max_size=4)), st.none()))))
+
+    @settings(max_examples=300, deadline=None)
+    @given(tokens)
+    def check(token: bytes) -> None:
+        server = OAuthBearerServer(validator)
+        try:
+            answer = server.evaluate(token)
+        except SaslAuthenticationError:
+            return
+        assert isinstance(answer, bytes)
+        if answer:  # a challenge: the client's ^A ends it with a refusal
+            with pytest.raises(SaslAuthenticationError):
+                server.evaluate(b"\x01")
+
+    check()

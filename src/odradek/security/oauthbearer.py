@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -89,13 +90,12 @@ class UnsecuredValidator:
                                                 "with no signature)")
         now_ms = time.time() * 1000
         exp = claims.get("exp")
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
+        if not _is_time(exp):
             raise InvalidToken("invalid_token", "the exp claim is missing or not a number")
         if now_ms - self.clock_skew_ms >= exp * 1000:
             raise InvalidToken("invalid_token", "the token has expired")
         iat = claims.get("iat")
-        if iat is not None and (not isinstance(iat, int | float)
-                                or iat * 1000 > now_ms + self.clock_skew_ms):
+        if iat is not None and (not _is_time(iat) or iat * 1000 > now_ms + self.clock_skew_ms):
             raise InvalidToken("invalid_token", "the iat claim is not a time in the past")
         principal = claims.get(self.principal_claim)
         if not isinstance(principal, str) or not principal.strip():
@@ -128,6 +128,12 @@ def unsecured_jwt(principal: str, scope: tuple[str, ...] = (), lifetime_s: int =
 def client_first_message(token: str) -> bytes:
     """RFC 7628's client initial response carrying `token` (no authorization id)."""
     return f"n,,{_CONTROL_A}auth=Bearer {token}{_CONTROL_A}{_CONTROL_A}".encode()
+
+
+def _is_time(value: object) -> bool:
+    """A NumericDate: a finite number (JSON as Python reads it also has NaN and Infinity)."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _json_part(part: str, what: str) -> dict:
