@@ -241,10 +241,15 @@ def test_pkcs12_keystore_and_truststore(make_broker, pki, topic_name, tmp_path, 
     r = run_cli(capsys, "cluster", "info", "-b", b.bootstrap("SSL"),
                 "-X", "security.protocol=SSL", "-X", "ssl.keystore.type=JKS")
     assert r.code == 1 and "keytool -importkeystore" in r.err
+    r = run_cli(capsys, "cluster", "info", "--timeout", "10", "-b", b.bootstrap("SSL"),
+                "-X", "security.protocol=SSL", "-X", f"ssl.truststore.location={truststore}")
+    assert r.code == 1 and "is not PEM: for a PKCS12 file set ssl.truststore.type" in r.err
 
 
 @pytest.mark.parametrize("problem, message", [
     ({"ssl.keystore.type": "JKS"}, "keytool -importkeystore"),
+    # A Kafka config that relies on a binary store without naming its type (PEM here).
+    ({"ssl.keystore.type": "PEM"}, "is not PEM: for a PKCS12 file set ssl.keystore.type=PKCS12"),
     ({"ssl.keystore.password": "wrong"}, "wrong password"),
     ({"ssl.truststore.type": "PKCS12", "ssl.truststore.location": "{ca}",
       "ssl.client.auth": "required"}, "not a PKCS12 file"),

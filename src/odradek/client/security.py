@@ -34,6 +34,7 @@ from ..security.keystores import (
     check_store_type,
     keystore_pem,
     load_chain_text,
+    not_pem_hint,
     truststore_pem,
 )
 from ..security.oauthbearer import client_first_message, unsecured_jwt
@@ -195,7 +196,10 @@ class ClientSecurity:
             elif self.cert_file:
                 context.load_cert_chain(self.cert_file, self.key_file, self.key_password)
         except (OSError, ssl.SSLError, KeystoreError) as exc:
-            raise ClientError(f"cannot set up TLS: {exc}") from None
+            hint = ((self.keystore_type == "PEM" and not_pem_hint(self.cert_file, "keystore"))
+                    or (self.truststore_type == "PEM"
+                        and not_pem_hint(self.ca_file, "truststore")) or "")
+            raise ClientError(f"cannot set up TLS: {exc}{hint}") from None
         return context
 
 

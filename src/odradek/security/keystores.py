@@ -33,6 +33,22 @@ def check_store_type(name: str, value: str | None) -> str:
     return store_type
 
 
+def not_pem_hint(path: str | None, kind: str) -> str:
+    """When a PEM load failed: a hint if `path` is not PEM at all (Kafka's default store type
+    is JKS, so a Kafka config may point a PEM setting at a binary keystore), else ""."""
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64 * 1024)
+    except OSError:
+        return ""
+    if b"-----BEGIN" in head:
+        return ""
+    return (f" ({path} is not PEM: for a PKCS12 file set ssl.{kind}.type=PKCS12; a JKS file "
+            "must be converted to PKCS12 first)")
+
+
 def _load_pkcs12(path: str, password: str | None, what: str):
     try:
         from cryptography.hazmat.primitives.serialization import pkcs12

@@ -28,6 +28,7 @@ from .keystores import (
     check_store_type,
     keystore_pem,
     load_chain_text,
+    not_pem_hint,
     truststore_pem,
 )
 
@@ -66,8 +67,10 @@ def server_context(get: Callable[[str], str | None], listener: str = "") -> ssl.
                 "and chain), ssl.certificate.location + ssl.key.location, or "
                 "ssl.keystore.certificate.chain + ssl.keystore.key")
     except (OSError, ssl.SSLError, KeystoreError) as exc:
+        hint = "" if store_type != "PEM" else not_pem_hint(get("ssl.keystore.location"),
+                                                           "keystore")
         raise SecurityConfigError(f"cannot load the TLS certificate or key{where}: "
-                                  f"{exc}") from None
+                                  f"{exc}{hint}") from None
     truststore = get("ssl.truststore.location") or get("ssl.ca.location")
     inline_cas = get("ssl.truststore.certificates")
     try:
@@ -79,7 +82,9 @@ def server_context(get: Callable[[str], str | None], listener: str = "") -> ssl.
         if inline_cas:
             context.load_verify_locations(cadata=inline_cas)
     except (OSError, ssl.SSLError, KeystoreError) as exc:
-        raise SecurityConfigError(f"cannot load the TLS truststore{where}: {exc}") from None
+        hint = "" if trust_type != "PEM" else not_pem_hint(truststore, "truststore")
+        raise SecurityConfigError(f"cannot load the TLS truststore{where}: {exc}{hint}"
+                                  ) from None
     client_auth = (get("ssl.client.auth") or "none").strip().lower()
     if client_auth not in CLIENT_AUTH:
         raise SecurityConfigError(f"ssl.client.auth={client_auth}{where}: expected none, "
