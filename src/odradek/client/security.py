@@ -29,14 +29,7 @@ from typing import TYPE_CHECKING
 from ..protocol.api_keys import ApiKey
 from ..protocol.errors import ErrorCode
 from ..security.errors import SaslAuthenticationError
-from ..security.keystores import (
-    KeystoreError,
-    check_store_type,
-    keystore_pem,
-    load_chain_text,
-    not_pem_hint,
-    truststore_pem,
-)
+from ..security.keystores import KeystoreError, check_store_type, load_keystore, load_truststore
 from ..security.oauthbearer import client_first_message, unsecured_jwt
 from ..security.scram import MECHANISMS as SCRAM_MECHANISMS
 from ..security.scram import ScramClient
@@ -184,22 +177,18 @@ class ClientSecurity:
         if not self.uses_tls:
             return None
         try:
-            if self.ca_file and self.truststore_type == "PKCS12":
-                context = ssl.create_default_context(
-                    cadata=truststore_pem(self.ca_file, self.truststore_password))
+            if self.ca_file:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # trusts only ca_file
+                load_truststore(context, self.truststore_type, self.ca_file,
+                                self.truststore_password)
             else:
-                context = ssl.create_default_context(cafile=self.ca_file)
+                context = ssl.create_default_context()  # the system's trusted certificates
             context.check_hostname = self.check_hostname
-            if self.cert_file and self.keystore_type == "PKCS12":
-                chain, key = keystore_pem(self.cert_file, self.keystore_password)
-                load_chain_text(context, chain, key, None)
-            elif self.cert_file:
-                context.load_cert_chain(self.cert_file, self.key_file, self.key_password)
+            if self.cert_file:
+                load_keystore(context, self.keystore_type, self.cert_file,
+                              self.keystore_password, self.key_file, self.key_password)
         except (OSError, ssl.SSLError, KeystoreError) as exc:
-            hint = ((self.keystore_type == "PEM" and not_pem_hint(self.cert_file, "keystore"))
-                    or (self.truststore_type == "PEM"
-                        and not_pem_hint(self.ca_file, "truststore")) or "")
-            raise ClientError(f"cannot set up TLS: {exc}{hint}") from None
+            raise ClientError(f"cannot set up TLS: {exc}") from None
         return context
 
 

@@ -33,11 +33,9 @@ def check_store_type(name: str, value: str | None) -> str:
     return store_type
 
 
-def not_pem_hint(path: str | None, kind: str) -> str:
+def not_pem_hint(path: str, kind: str) -> str:
     """When a PEM load failed: a hint if `path` is not PEM at all (Kafka's default store type
     is JKS, so a Kafka config may point a PEM setting at a binary keystore), else ""."""
-    if not path:
-        return ""
     try:
         with open(path, "rb") as f:
             head = f.read(64 * 1024)
@@ -102,6 +100,35 @@ def truststore_pem(path: str, password: str | None) -> str:
     if not certs:
         raise KeystoreError(f"the PKCS12 truststore {path} holds no certificate")
     return "".join(_pem(c) for c in certs)
+
+
+def load_keystore(context: ssl.SSLContext, store_type: str, location: str,
+                  password: str | None = None, key_file: str | None = None,
+                  key_password: str | None = None) -> None:
+    """Load the certificate chain and private key at `location` into `context`: a PKCS12
+    keystore opened with `password`, or PEM (the key in `location` itself or in `key_file`,
+    decrypted with `key_password`). KeystoreError saying what is wrong with which file."""
+    if store_type == "PKCS12":
+        chain, key = keystore_pem(location, password)
+        load_chain_text(context, chain, key, None)
+        return
+    try:
+        context.load_cert_chain(location, key_file, key_password)
+    except (OSError, ssl.SSLError) as exc:
+        raise KeystoreError(f"{exc}{not_pem_hint(location, 'keystore')}") from None
+
+
+def load_truststore(context: ssl.SSLContext, store_type: str, location: str,
+                    password: str | None = None) -> None:
+    """Trust the certificates at `location`: a PKCS12 truststore opened with `password`, or a
+    PEM file. KeystoreError saying what is wrong with the file."""
+    if store_type == "PKCS12":
+        context.load_verify_locations(cadata=truststore_pem(location, password))
+        return
+    try:
+        context.load_verify_locations(cafile=location)
+    except (OSError, ssl.SSLError) as exc:
+        raise KeystoreError(f"{exc}{not_pem_hint(location, 'truststore')}") from None
 
 
 def load_chain_text(context: ssl.SSLContext, chain: str, key: str,

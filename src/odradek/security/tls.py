@@ -26,10 +26,9 @@ from .errors import SecurityConfigError
 from .keystores import (
     KeystoreError,
     check_store_type,
-    keystore_pem,
     load_chain_text,
-    not_pem_hint,
-    truststore_pem,
+    load_keystore,
+    load_truststore,
 )
 
 _PROTOCOLS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
@@ -52,39 +51,29 @@ def server_context(get: Callable[[str], str | None], listener: str = "") -> ssl.
         chain, key = get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
         if chain and key:
             load_chain_text(context, chain, key, password)
-        elif store_type == "PKCS12" and get("ssl.keystore.location"):
-            chain, key = keystore_pem(get("ssl.keystore.location"),
-                                      get("ssl.keystore.password"))
-            load_chain_text(context, chain, key, None)
         elif get("ssl.keystore.location"):
-            context.load_cert_chain(get("ssl.keystore.location"), password=password)
+            load_keystore(context, store_type, get("ssl.keystore.location"),
+                          get("ssl.keystore.password"), key_password=password)
         elif get("ssl.certificate.location") and get("ssl.key.location"):
-            context.load_cert_chain(get("ssl.certificate.location"), get("ssl.key.location"),
-                                    password=password)
+            load_keystore(context, "PEM", get("ssl.certificate.location"),
+                          key_file=get("ssl.key.location"), key_password=password)
         else:
             raise SecurityConfigError(
                 f"TLS{where} needs a certificate and key: ssl.keystore.location (PEM with key "
-                "and chain), ssl.certificate.location + ssl.key.location, or "
+                "and chain, or PKCS12), ssl.certificate.location + ssl.key.location, or "
                 "ssl.keystore.certificate.chain + ssl.keystore.key")
     except (OSError, ssl.SSLError, KeystoreError) as exc:
-        hint = "" if store_type != "PEM" else not_pem_hint(get("ssl.keystore.location"),
-                                                           "keystore")
         raise SecurityConfigError(f"cannot load the TLS certificate or key{where}: "
-                                  f"{exc}{hint}") from None
+                                  f"{exc}") from None
     truststore = get("ssl.truststore.location") or get("ssl.ca.location")
     inline_cas = get("ssl.truststore.certificates")
     try:
-        if trust_type == "PKCS12" and get("ssl.truststore.location"):
-            context.load_verify_locations(cadata=truststore_pem(
-                get("ssl.truststore.location"), get("ssl.truststore.password")))
-        elif truststore:
-            context.load_verify_locations(cafile=truststore)
+        if truststore:
+            load_truststore(context, trust_type, truststore, get("ssl.truststore.password"))
         if inline_cas:
             context.load_verify_locations(cadata=inline_cas)
     except (OSError, ssl.SSLError, KeystoreError) as exc:
-        hint = "" if trust_type != "PEM" else not_pem_hint(truststore, "truststore")
-        raise SecurityConfigError(f"cannot load the TLS truststore{where}: {exc}{hint}"
-                                  ) from None
+        raise SecurityConfigError(f"cannot load the TLS truststore{where}: {exc}") from None
     client_auth = (get("ssl.client.auth") or "none").strip().lower()
     if client_auth not in CLIENT_AUTH:
         raise SecurityConfigError(f"ssl.client.auth={client_auth}{where}: expected none, "
