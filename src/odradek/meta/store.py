@@ -73,10 +73,12 @@ class MetadataStore(Protocol):
         """Delete some of a group's offsets, or all of them (None)."""
 
     def group_memberships(self) -> dict[str, dict]:
-        """Classic groups' last stable membership (groups/classic.py `snapshot()`), by group."""
+        """Each group's stored membership, by group: a classic group's last stable generation
+        (groups/classic.py `snapshot()`) or a KIP-848 group's members and epochs
+        (groups/consumer_group.py `snapshot()`, with "type": "consumer")."""
 
     def save_group_membership(self, group: str, membership: dict | None) -> None:
-        """Keep a group's stable membership, or forget it (None)."""
+        """Keep a group's membership, or forget it (None)."""
 
     # Security (odradek.security): ACL bindings and SCRAM credentials (salted and hashed:
     # salt, StoredKey, ServerKey, iterations; never a password).
